@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VPID allocation and nested VPID tags.
+ *
+ * A VPID tags the linear and combined TLB entries that a CPU caches in VMX
+ * non-root operation.  The 16-bit VPID space is global to the host: every
+ * VPID that KVM hands out, to any vCPU of any VM, comes from one bitmap
+ * here.  VPID 0 belongs to the host (VMX root operation) and is never
+ * handed out; it also means "no VPID", so a vCPU that got none runs with
+ * VPID tagging disabled and must flush on every VM-Enter and VM-Exit.
+ *
+ * Each vCPU takes one VPID, vpid01, for L1.  When L1 runs an L2 with VPID
+ * enabled in vmcs12, the L2 must not see L1's translations nor those of
+ * another L2, so KVM gives it a VPID of its own, vpid02.  The per-vCPU
+ * nested tag cache maps up to nr_tags of L1's VPIDs (vpid12) onto vpid02
+ * tags, so that L1 can switch between several L2s, or between L2 and
+ * itself, without KVM flushing anything.
+ *
+ * Each slot of the cache holds an optional vpid12 -> vpid02 mapping and the
+ * vpid02 the slot owns.  A slot takes its vpid02 from the global space the
+ * first time it is needed, so a vCPU that never enters L2 owns none, and
+ * keeps it until the cache is released.  A lookup that hits returns the
+ * mapped vpid02 and needs no flush.  A lookup that misses assigns a slot:
+ * an unmapped one if any, else the least recently used mapping is evicted.
+ * Every assignment must be followed by a flush of the vpid02 before the
+ * first VM-Enter that uses it, because the tag may still hold entries of
+ * its previous user: another vpid12 of this vCPU, or, for a VPID fresh from
+ * the allocator, whatever vCPU or VM owned it before.  A hit never flushes.
+ *
+ * When no vpid02 can be had because the global space is exhausted, the
+ * lookup falls back: L2 runs with vpid01, which the caller must flush on
+ * nested VM-Enter and VM-Exit, as KVM does without a vpid02.  A later
+ * lookup tries again.
+ *
+ * A mapping stays valid only as long as the TLB may hold nothing for the
+ * vpid02 but what the vpid12 put there.  INVVPID by L1 drops the mapping
+ * of the VPID it names (all of them for the all-context type) when KVM
+ * does not flush the tag itself, e.g. when vmcs02 last ran on another pCPU;
+ * running vmcs02 on a new pCPU, restoring nested state, VMXOFF and SMM
+ * transitions drop every mapping.  A dropped mapping keeps its vpid02 in
+ * the slot for reuse, and the next assignment flushes it.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/bug.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <asm/vmx.h>
+
+#include "vpid.h"
+
+static DECLARE_BITMAP(vmx_vpid_bitmap, VMX_NR_VPIDS);
+static unsigned int vmx_vpid_nr_used;
+static DEFINE_SPINLOCK(vmx_vpid_lock);
+
+/**
+ * vpid_alloc - allocate a VPID from the global space
+ *
+ * Return: a VPID in 1..VMX_NR_VPIDS - 1, or 0 if the space is exhausted.
+ */
+int vpid_alloc(void)
+{
+	unsigned long vpid;
+
+	spin_lock(&vmx_vpid_lock);
+	/* VPID 0 is the host's. */
+	vpid = find_next_zero_bit(vmx_vpid_bitmap, VMX_NR_VPIDS, 1);
+	if (vpid < VMX_NR_VPIDS) {
+		__set_bit(vpid, vmx_vpid_bitmap);
+		vmx_vpid_nr_used++;
+	} else {
+		vpid = 0;
+	}
+	spin_unlock(&vmx_vpid_lock);
+	return vpid;
+}
+
+/**
+ * vpid_free - return a VPID to the global space
+ * @vpid: a VPID from vpid_alloc(), or 0 which is ignored
+ *
+ * Freeing a VPID that is out of range or not allocated is a bug; it warns
+ * and changes nothing.
+ */
+void vpid_free(int vpid)
+{
+	bool was_allocated;
+
+	if (!vpid)
+		return;
+	if (WARN_ON_ONCE(vpid < 0 || vpid >= VMX_NR_VPIDS))
+		return;
+
+	spin_lock(&vmx_vpid_lock);
+	was_allocated = __test_and_clear_bit(vpid, vmx_vpid_bitmap);
+	if (was_allocated)
+		vmx_vpid_nr_used--;
+	spin_unlock(&vmx_vpid_lock);
+	WARN_ON_ONCE(!was_allocated);
+}
+
+/**
+ * vpid_nr_allocated - count the allocated VPIDs
+ *
+ * Return: the number of VPIDs handed out by vpid_alloc() and not yet freed.
+ */
+unsigned int vpid_nr_allocated(void)
+{
+	unsigned int nr;
+
+	spin_lock(&vmx_vpid_lock);
+	nr = vmx_vpid_nr_used;
+	spin_unlock(&vmx_vpid_lock);
+	return nr;
+}
+
+static bool nested_vpid12_valid(u32 vpid12)
+{
+	return vpid12 && vpid12 < VMX_NR_VPIDS;
+}
+
+/* Index of the slot that maps @vpid12, or -1. */
+static int nested_vpid_slot(const struct nested_vpid_cache *c, u32 vpid12)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_tags; i++) {
+		if (c->tags[i].vpid12 == vpid12)
+			return i;
+	}
+	return -1;
+}
+
+/* Make @t the most recently used slot; the ranks stay a permutation. */
+static void nested_vpid_touch(struct nested_vpid_cache *c,
+			      struct nested_vpid_tag *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_tags; i++) {
+		if (c->tags[i].lru < t->lru)
+			c->tags[i].lru++;
+	}
+	t->lru = 0;
+}
+
+/*
+ * Pick the slot for a vpid12 that missed, see vpid.h for the order.  Sets
+ * *res to NESTED_VPID_MISS or NESTED_VPID_EVICT and returns the slot with
+ * its vpid02 allocated, or returns NULL if there is none to be had.
+ */
+static struct nested_vpid_tag *
+nested_vpid_assign_slot(struct nested_vpid_cache *c,
+			enum nested_vpid_result *res)
+{
+	struct nested_vpid_tag *t, *empty = NULL, *lru = NULL;
+	unsigned int i;
+
+	*res = NESTED_VPID_MISS;
+	for (i = 0; i < c->nr_tags; i++) {
+		t = &c->tags[i];
+		if (t->vpid12) {
+			if (!lru || t->lru > lru->lru)
+				lru = t;
+		} else if (t->vpid02) {
+			return t;
+		} else if (!empty) {
+			empty = t;
+		}
+	}
+
+	if (empty) {
+		empty->vpid02 = vpid_alloc();
+		if (empty->vpid02)
+			return empty;
+	}
+
+	*res = NESTED_VPID_EVICT;
+	return lru;
+}
+
+/**
+ * nested_vpid_cache_init - set up a nested VPID tag cache
+ * @c: a zeroed or previously initialised cache
+ * @nr_tags: number of slots, 1..NESTED_VPID_MAX_TAGS
+ *
+ * Allocates no VPID; slots take theirs on first use.  VPIDs that a
+ * previously initialised cache still owns are freed.  An out of range
+ * @nr_tags warns and is clamped.
+ */
+void nested_vpid_cache_init(struct nested_vpid_cache *c, unsigned int nr_tags)
+{
+	unsigned int i;
+
+	nested_vpid_release(c);
+
+	if (WARN_ON_ONCE(!nr_tags))
+		nr_tags = 1;
+	if (WARN_ON_ONCE(nr_tags > NESTED_VPID_MAX_TAGS))
+		nr_tags = NESTED_VPID_MAX_TAGS;
+
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
+		c->tags[i] = (struct nested_vpid_tag){ .lru = i };
+	c->nr_tags = nr_tags;
+}
+
+/**
+ * nested_vpid_lookup - get the vpid02 to run an L2 with
+ * @c: the vCPU's cache
+ * @vpid12: the VPID in vmcs12, 1..VMX_NR_VPIDS - 1
+ * @vpid02: receives the VPID to put in vmcs02, 0 on NESTED_VPID_FALLBACK
+ *
+ * Makes the mapping of @vpid12 the most recently used one, assigning a slot
+ * to it first if it has none.
+ *
+ * Return: NESTED_VPID_HIT if @vpid12 was mapped, and *@vpid02 needs no flush;
+ * NESTED_VPID_MISS or NESTED_VPID_EVICT if it was assigned a free slot or
+ * the least recently used one, and *@vpid02 must be flushed before use;
+ * NESTED_VPID_FALLBACK if no VPID could be had, or on a caller bug (invalid
+ * @vpid12, uninitialised cache), and vpid01 must be used and flushed.
+ */
+enum nested_vpid_result nested_vpid_lookup(struct nested_vpid_cache *c,
+					   u32 vpid12, u16 *vpid02)
+{
+	enum nested_vpid_result res = NESTED_VPID_HIT;
+	struct nested_vpid_tag *t;
+	int i;
+
+	*vpid02 = 0;
+	if (WARN_ON_ONCE(!c->nr_tags || !nested_vpid12_valid(vpid12)))
+		return NESTED_VPID_FALLBACK;
+
+	i = nested_vpid_slot(c, vpid12);
+	if (i >= 0) {
+		t = &c->tags[i];
+	} else {
+		t = nested_vpid_assign_slot(c, &res);
+		if (!t)
+			return NESTED_VPID_FALLBACK;
+		t->vpid12 = vpid12;
+	}
+
+	nested_vpid_touch(c, t);
+	*vpid02 = t->vpid02;
+	return res;
+}
+
+/**
+ * nested_vpid_find - get the vpid02 mapped to a vpid12
+ * @c: the vCPU's cache
+ * @vpid12: L1's VPID, 1..VMX_NR_VPIDS - 1
+ *
+ * Leaves the LRU order alone.
+ *
+ * Return: the vpid02 that @vpid12 is mapped to, or 0 if it is not mapped.
+ */
+u16 nested_vpid_find(const struct nested_vpid_cache *c, u32 vpid12)
+{
+	int i;
+
+	if (WARN_ON_ONCE(!nested_vpid12_valid(vpid12)))
+		return 0;
+
+	i = nested_vpid_slot(c, vpid12);
+	return i >= 0 ? c->tags[i].vpid02 : 0;
+}
+
+/**
+ * nested_vpid_invalidate - drop the mapping of a vpid12
+ * @c: the vCPU's cache
+ * @vpid12: L1's VPID, 1..VMX_NR_VPIDS - 1
+ *
+ * The slot keeps its vpid02 for reuse; the next lookup of @vpid12 misses
+ * and so flushes.
+ */
+void nested_vpid_invalidate(struct nested_vpid_cache *c, u32 vpid12)
+{
+	int i;
+
+	if (WARN_ON_ONCE(!nested_vpid12_valid(vpid12)))
+		return;
+
+	i = nested_vpid_slot(c, vpid12);
+	if (i >= 0)
+		c->tags[i].vpid12 = 0;
+}
+
+/**
+ * nested_vpid_invalidate_all - drop every mapping
+ * @c: the vCPU's cache
+ *
+ * The slots keep their vpid02s for reuse.
+ */
+void nested_vpid_invalidate_all(struct nested_vpid_cache *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_tags; i++)
+		c->tags[i].vpid12 = 0;
+}
+
+/**
+ * nested_vpid_release - free every vpid02 the cache owns
+ * @c: the vCPU's cache, initialised or zeroed
+ *
+ * Drops every mapping and returns every vpid02 to the global space.  The
+ * slot count is kept, so the cache can be used again and its slots then
+ * allocate anew.  Releasing a released or zeroed cache does nothing.
+ */
+void nested_vpid_release(struct nested_vpid_cache *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_tags; i++) {
+		vpid_free(c->tags[i].vpid02);
+		c->tags[i].vpid02 = 0;
+		c->tags[i].vpid12 = 0;
+	}
+}

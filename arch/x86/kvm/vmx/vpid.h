@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef __KVM_X86_VMX_VPID_H
+#define __KVM_X86_VMX_VPID_H
+
+#include <linux/types.h>
+
+/*
+ * Global VPID space and per-vCPU nested VPID tags, see the comment at the
+ * top of vpid.c.
+ *
+ * Lookup on a miss takes, in this order: the first unmapped slot that
+ * already owns a vpid02 (no global allocation), the first slot that owns
+ * none (its vpid02 is allocated now), the least recently used mapping
+ * (evicted).  When the global space is exhausted the LRU mapping is evicted
+ * even though empty slots remain: reusing a tag this vCPU already owns beats
+ * falling back to vpid01.  Only a cache without any mapping and without a
+ * spare vpid02 falls back.
+ *
+ * The cache takes no lock: each vCPU owns its cache and uses it from vCPU
+ * context only.
+ */
+
+#define NESTED_VPID_MAX_TAGS	CONFIG_KVM_INTEL_NESTED_VPID_TAGS
+
+struct nested_vpid_tag {
+	u16 vpid12;	/* L1's VPID this slot maps, 0 if unmapped */
+	u16 vpid02;	/* VPID owned by this slot, 0 if none allocated */
+	u8 lru;		/* recency rank among slots, 0 = most recently used */
+};
+
+struct nested_vpid_cache {
+	struct nested_vpid_tag tags[NESTED_VPID_MAX_TAGS];
+	u8 nr_tags;	/* slots in use, 0 if not initialised */
+};
+
+enum nested_vpid_result {
+	NESTED_VPID_HIT,	/* mapped: use *vpid02, no flush */
+	NESTED_VPID_MISS,	/* assigned a free slot: flush *vpid02 first */
+	NESTED_VPID_EVICT,	/* assigned the LRU slot: flush *vpid02 first */
+	NESTED_VPID_FALLBACK,	/* *vpid02 = 0: use vpid01 and flush it */
+};
+
+int vpid_alloc(void);
+void vpid_free(int vpid);
+unsigned int vpid_nr_allocated(void);
+
+void nested_vpid_cache_init(struct nested_vpid_cache *c, unsigned int nr_tags);
+enum nested_vpid_result nested_vpid_lookup(struct nested_vpid_cache *c,
+					   u32 vpid12, u16 *vpid02);
+u16 nested_vpid_find(const struct nested_vpid_cache *c, u32 vpid12);
+void nested_vpid_invalidate(struct nested_vpid_cache *c, u32 vpid12);
+void nested_vpid_invalidate_all(struct nested_vpid_cache *c);
+void nested_vpid_release(struct nested_vpid_cache *c);
+
+/**
+ * nested_vpid_for_each_tag - visit every vpid02 the cache owns
+ * @c: the cache
+ * @i: unsigned int cursor, the slot index inside the loop body
+ * @tag: u16 that receives each owned vpid02, mapped or not
+ */
+#define nested_vpid_for_each_tag(c, i, tag)				\
+	for ((i) = 0; (i) < (c)->nr_tags; (i)++)			\
+		if (!((tag) = (c)->tags[i].vpid02)) {} else
+
+#endif /* __KVM_X86_VMX_VPID_H */

@@ -1,0 +1,74 @@
+#!/bin/bash
+# Download the pinned Debian packages into $CACHE and record what was
+# fetched in $CACHE/versions.env, which every later stage reads.
+#
+# usage: fetch.sh CACHE PINNED_DEB_VERSION PINNED_RELEASE
+set -euo pipefail
+
+cache=$1 pinned_version=$2 pinned_release=$3
+mkdir -p "$cache"
+cd "$cache"
+
+die() { echo "fetch: error: $*" >&2; exit 1; }
+
+available() { # package version -> true if the archive has it
+	apt-cache madison "$1" 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
+		grep -qxF "$2"
+}
+
+if ! apt-cache policy linux-source-6.12 2>/dev/null | grep -q Candidate; then
+	apt-get update -qq 2>/dev/null ||
+		die "apt-get update failed; run it as root and retry"
+fi
+
+version=$pinned_version release=$pinned_release
+if ! available linux-source-6.12 "$version" ||
+   ! available "linux-image-$release-unsigned" "$version"; then
+	newest=$(apt-cache madison linux-source-6.12 | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
+		 sort -V | tail -n 1)
+	[ -n "$newest" ] || die "linux-source-6.12 is not in the archive at all (check /etc/apt/sources.list for bookworm-security)"
+	version=$newest
+	release="${version%%-*}+deb12-amd64"
+	cat >&2 <<-WARN
+	################################################################
+	fetch: WARNING: pinned kernel $pinned_version ($pinned_release)
+	fetch: WARNING: is no longer in the archive; falling back to
+	fetch: WARNING: $version ($release). Update config.mk.
+	################################################################
+	WARN
+	available "linux-image-$release-unsigned" "$version" ||
+		die "linux-image-$release-unsigned $version is not in the archive"
+fi
+
+fetch() { # package version
+	local pkg=$1 ver=$2 deb
+	deb=$(ls "${pkg}_"*.deb 2>/dev/null | head -n 1 || true)
+	if [ -n "$deb" ] && [ "$(dpkg-deb -f "$deb" Version)" = "$ver" ]; then
+		return
+	fi
+	rm -f "${pkg}_"*.deb
+	echo "fetch: $pkg=$ver"
+	apt-get download -q "$pkg=$ver" >/dev/null 2>apt.err ||
+		die "apt-get download $pkg=$ver failed: $(tail -n 1 apt.err)"
+	deb=$(ls "${pkg}_"*.deb)
+	[ "$(dpkg-deb -f "$deb" Package)" = "$pkg" ] &&
+	[ "$(dpkg-deb -f "$deb" Version)" = "$ver" ] ||
+		die "$deb is not $pkg $ver"
+}
+
+fetch linux-source-6.12 "$version"
+fetch "linux-image-$release-unsigned" "$version"
+fetch "linux-headers-$release" "$version"
+for pkg in busybox-static isolinux syslinux-common; do
+	ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "$pkg is not in the archive"
+	fetch "$pkg" "$ver"
+done
+rm -f apt.err
+
+cat > versions.env.tmp <<-ENV
+KERNEL_DEB_VERSION=$version
+KERNEL_RELEASE=$release
+ENV
+mv versions.env.tmp versions.env
+echo "fetch: kernel $version ($release) in $cache"

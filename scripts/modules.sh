@@ -1,0 +1,59 @@
+#!/bin/bash
+# Build kvm.ko, kvm-intel.ko and kvm-amd.ko from the patched tree with
+# Debian's own config, so that they load into Debian's stock kernel.
+#
+# usage: modules.sh CACHE TREE OUT
+set -euo pipefail
+
+cache=$(realpath "$1") tree=$2 out=$3
+die() { echo "modules: error: $*" >&2; exit 1; }
+
+# shellcheck source=/dev/null
+. "$cache/versions.env"
+image=$cache/../image
+headers=$cache/../headers
+for d in image:linux-image-"$KERNEL_RELEASE"-unsigned headers:linux-headers-"$KERNEL_RELEASE"; do
+	dir=$cache/../${d%%:*} pkg=${d#*:}
+	if [ ! -f "$dir/.${pkg}.stamp" ]; then
+		rm -rf "$dir" && mkdir -p "$dir"
+		dpkg-deb -x "$cache/${pkg}_"*.deb "$dir" || die "cannot unpack $pkg"
+		touch "$dir/.${pkg}.stamp"
+	fi
+done
+
+config=$image/boot/config-$KERNEL_RELEASE
+symvers=$headers/usr/src/linux-headers-$KERNEL_RELEASE/Module.symvers
+[ -f "$config" ] || die "$config missing"
+[ -f "$symvers" ] || die "$symvers missing"
+
+# The release is <kernelversion><LOCALVERSION>: 6.12.117 + "+deb12-amd64".
+localversion=${KERNEL_RELEASE#"$(make -s -C "$tree" kernelversion)"}
+[ "$localversion" != "$KERNEL_RELEASE" ] ||
+	die "the tree's version $(make -s -C "$tree" kernelversion) does not match $KERNEL_RELEASE"
+kmake=(make -C "$tree" -j"$(nproc)" LOCALVERSION="$localversion")
+
+if ! cmp -s "$config" "$tree/.config.debian"; then
+	cp "$config" "$tree/.config"
+	cp "$config" "$tree/.config.debian"
+fi
+cp "$symvers" "$tree/Module.symvers"
+"${kmake[@]}" -s olddefconfig
+"${kmake[@]}" -s modules_prepare
+release=$(cat "$tree/include/config/kernel.release")
+[ "$release" = "$KERNEL_RELEASE" ] ||
+	die "tree release $release differs from the image's $KERNEL_RELEASE"
+
+"${kmake[@]}" M=arch/x86/kvm modules
+
+mkdir -p "$out"
+for m in kvm kvm-intel kvm-amd; do
+	ko=$tree/arch/x86/kvm/$m.ko
+	magic=$(modinfo -F vermagic "$ko")
+	case "$magic" in
+	"$KERNEL_RELEASE "*) ;;
+	*) die "$m.ko vermagic '$magic' does not start with $KERNEL_RELEASE";;
+	esac
+	cp "$ko" "$out/$m.ko.tmp"
+	mv "$out/$m.ko.tmp" "$out/$m.ko"
+done
+echo "modules: kvm.ko kvm-intel.ko kvm-amd.ko ($KERNEL_RELEASE) in $out"

@@ -1,0 +1,56 @@
+#!/bin/bash
+# Build the patched kernel tree: pristine Debian source, our own files
+# copied over it, then patches/series applied in order with zero fuzz.
+#
+# usage: tree.sh CACHE TREE
+# The tree is rebuilt from pristine whenever the source package, an
+# overlaid file or a patch changed; otherwise nothing is done.
+set -euo pipefail
+
+cache=$(realpath "$1") tree=$2
+top=$(pwd)
+die() { echo "tree: error: $*" >&2; exit 1; }
+
+src_deb=$(ls "$cache"/linux-source-6.12_*.deb 2>/dev/null | head -n 1)
+[ -n "$src_deb" ] || die "no linux-source-6.12 .deb in $cache; run 'make fetch'"
+
+# Our kernel-tree files: everything tracked (or new) under arch/ and tools/.
+mapfile -t overlay < <(git ls-files --cached --others --exclude-standard -- arch tools |
+		       sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+mapfile -t patches < <(grep -v -e '^#' -e '^[[:space:]]*$' patches/series 2>/dev/null || true)
+
+stamp=$({ sha256sum "$src_deb" | cut -d' ' -f1
+	  for f in "${overlay[@]}"; do sha256sum "$f"; done
+	  for p in "${patches[@]}"; do sha256sum "patches/$p"; done; } |
+	sha256sum | cut -d' ' -f1)
+
+if [ -f "$tree/.tree-stamp" ] && [ "$(cat "$tree/.tree-stamp")" = "$stamp" ]; then
+	echo "tree: $tree is up to date"
+	exit 0
+fi
+
+tmp=$tree.tmp
+rm -rf "$tmp"
+mkdir -p "$tmp"
+echo "tree: unpacking $(basename "$src_deb")"
+dpkg-deb --fsys-tarfile "$src_deb" |
+	tar -xO ./usr/src/linux-source-6.12.tar.xz |
+	xz -dc -T0 | tar -x -C "$tmp" --strip-components=1 ||
+	die "unpacking $src_deb failed (disk full? $(df -h "$tmp" | tail -n 1))"
+
+for f in "${overlay[@]}"; do
+	echo "tree: overlay $f"
+	install -D -m 0644 "$f" "$tmp/$f"
+done
+
+for p in "${patches[@]}"; do
+	[ -f "patches/$p" ] || die "patches/series names $p, which does not exist"
+	echo "tree: apply $p"
+	(cd "$tmp" && patch -p1 -F0 -N --no-backup-if-mismatch -s) < "patches/$p" ||
+		die "patch $p does not apply (zero fuzz) onto the pristine tree"
+done
+
+echo "$stamp" > "$tmp/.tree-stamp"
+rm -rf "$tree"
+mv "$tmp" "$tree"
+echo "tree: $tree ready (${#overlay[@]} files overlaid, ${#patches[@]} patches)"

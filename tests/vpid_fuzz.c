@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * libFuzzer harness for arch/x86/kvm/vmx/vpid.c.
+ *
+ * Each input drives one nested VPID cache through a sequence of operations
+ * and checks every result against a reference model, an independent and
+ * naive implementation of the same semantics: a list of vpid12 -> vpid02
+ * mappings with use timestamps, the set of vpid02s the cache owns, and the
+ * owner of every VPID in the global space.  The invariants are checked
+ * after every step; any difference aborts.
+ *
+ * Input format: byte 0 is the number of VPIDs left free in the global space
+ * at the start (the rest is held as "ballast", kept across inputs so that
+ * exhaustion is cheap); then each operation is one byte (value modulo
+ * NR_OPS) followed by the argument bytes it reads.  A missing byte reads
+ * as 0.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kstub.h"
+#include "vpid.h"
+
+#define NR_VPIDS	0xffff		/* VPIDs the allocator can hand out */
+#define NR_ALPHA	20		/* common vpid12s: 1..NR_ALPHA */
+
+enum owner { FREE, BALLAST, HELD, CACHE };
+
+enum op {
+	OP_INIT, OP_LOOKUP, OP_LOOKUP2, OP_FIND, OP_INVALIDATE,
+	OP_INVALIDATE_ALL, OP_RELEASE, OP_TAKE, OP_GIVE, OP_DOUBLE_FREE,
+	OP_BAD_FREE, NR_OPS
+};
+
+/* vpid12 arguments 0xe0..0xff: edge values, valid and invalid. */
+static const u32 special_vpid12[32] = {
+	0, 0x10000, 0x10001, 0xffffffff, 0x80000000, 0x1ffff, 0, 0x10000,
+	0xffff, 0xfffe, 0x8000, 0x7fff, 0x100, 0xff, 0x21, 0x22,
+	0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x1000, 0x1001,
+	0xffff, 0xfffe, 0x8000, 0x21, 0x22, 0x23, 0x24, 0x25,
+};
+
+struct model_map {
+	u32 vpid12;
+	u16 vpid02;
+	u64 stamp;
+};
+
+static struct {
+	unsigned int nr;			/* slots, 0 if not initialised */
+	struct model_map map[NESTED_VPID_MAX_TAGS];
+	unsigned int nr_map;
+	u16 owned[NESTED_VPID_MAX_TAGS];	/* every vpid02 owned */
+	unsigned int nr_owned;
+	u64 clock;
+} m;
+
+static struct nested_vpid_cache cache;
+static unsigned char owner[NR_VPIDS + 1];
+static int ballast[NR_VPIDS], held[NR_VPIDS];
+static unsigned int nr_ballast, nr_held;
+
+static const u8 *in;
+static size_t in_len;
+
+#define FAIL(...) do {							\
+	fprintf(stderr, "vpid_fuzz: line %d: ", __LINE__);		\
+	fprintf(stderr, __VA_ARGS__);					\
+	fputc('\n', stderr);						\
+	abort();							\
+} while (0)
+
+#define ASSERT(cond) do {						\
+	if (!(cond))							\
+		FAIL("assertion failed: %s", #cond);			\
+} while (0)
+
+static u8 next_byte(void)
+{
+	if (!in_len)
+		return 0;
+	in_len--;
+	return *in++;
+}
+
+static u32 next_vpid12(void)
+{
+	u8 a = next_byte();
+
+	return a < 0xe0 ? 1U + a % NR_ALPHA : special_vpid12[a - 0xe0];
+}
+
+static bool vpid12_valid(u32 vpid12)
+{
+	return vpid12 >= 1 && vpid12 <= 0xffff;
+}
+
+static unsigned int nr_free(void)
+{
+	return NR_VPIDS - nr_ballast - nr_held - m.nr_owned;
+}
+
+/* Run @stmt and check that it fired exactly @n warnings. */
+#define EXPECT_WARNS(n, stmt) do {					\
+	unsigned int __before = test_warn_count;			\
+	stmt;								\
+	if (test_warn_count - __before != (unsigned int)(n))		\
+		FAIL("%s: %u warnings, expected %u (last: %s)", #stmt,	\
+		     test_warn_count - __before, (unsigned int)(n),	\
+		     test_warn_last);					\
+} while (0)
+
+static int model_map_index(u32 vpid12)
+{
+	unsigned int i;
+
+	for (i = 0; i < m.nr_map; i++)
+		if (m.map[i].vpid12 == vpid12)
+			return i;
+	return -1;
+}
+
+static bool model_mapped_vpid02(u16 vpid02)
+{
+	unsigned int i;
+
+	for (i = 0; i < m.nr_map; i++)
+		if (m.map[i].vpid02 == vpid02)
+			return true;
+	return false;
+}
+
+static bool model_owns(u16 vpid02)
+{
+	unsigned int i;
+
+	for (i = 0; i < m.nr_owned; i++)
+		if (m.owned[i] == vpid02)
+			return true;
+	return false;
+}
+
+static void model_unmap(unsigned int i)
+{
+	m.map[i] = m.map[--m.nr_map];
+}
+
+static void model_release(void)
+{
+	while (m.nr_owned)
+		owner[m.owned[--m.nr_owned]] = FREE;
+	m.nr_map = 0;
+}
+
+static void hold(enum owner who, int *stack, unsigned int *nr)
+{
+	int v = vpid_alloc();
+
+	ASSERT(v > 0 && v <= NR_VPIDS && owner[v] == FREE);
+	owner[v] = who;
+	stack[(*nr)++] = v;
+}
+
+static void unhold(int *stack, unsigned int *nr, unsigned int i)
+{
+	int v = stack[i];
+
+	stack[i] = stack[--*nr];
+	ASSERT(owner[v] != FREE);
+	owner[v] = FREE;
+	vpid_free(v);
+}
+
+static void check_invariants(void)
+{
+	static const u32 extra[] = { 0xffff, 0xfffe, 0x8000, 0x7fff, 0x100,
+				     0xff, 0x1000, 0x1001 };
+	unsigned char seen[NESTED_VPID_MAX_TAGS] = {};
+	unsigned int before = test_warn_count;
+	unsigned int i, j, n = 0;
+	u32 vpid12;
+	u16 v;
+	int k;
+
+	ASSERT(cache.nr_tags == m.nr);
+	ASSERT(vpid_nr_allocated() == nr_ballast + nr_held + m.nr_owned);
+
+	/* for_each_tag visits exactly the owned vpid02s, once each. */
+	nested_vpid_for_each_tag(&cache, i, v) {
+		ASSERT(i < m.nr && v == cache.tags[i].vpid02);
+		ASSERT(v != 0 && owner[v] == CACHE && model_owns(v));
+		for (j = 0; j < i; j++)
+			ASSERT(cache.tags[j].vpid02 != v);
+		n++;
+	}
+	ASSERT(n == m.nr_owned);
+
+	/* find() agrees with the model for every vpid12 in use. */
+	for (vpid12 = 1; vpid12 <= NR_ALPHA + sizeof(extra) / sizeof(extra[0]);
+	     vpid12++) {
+		u32 q = vpid12 <= NR_ALPHA ? vpid12 : extra[vpid12 - NR_ALPHA - 1];
+
+		k = model_map_index(q);
+		ASSERT(nested_vpid_find(&cache, q) ==
+		       (k >= 0 ? m.map[k].vpid02 : 0));
+	}
+	ASSERT(test_warn_count == before);
+
+	/* Slots: mapped implies owned, no shared vpid12, ranks exact LRU. */
+	n = 0;
+	for (i = 0; i < m.nr; i++) {
+		const struct nested_vpid_tag *t = &cache.tags[i];
+
+		ASSERT(t->lru < m.nr && !seen[t->lru]);
+		seen[t->lru] = 1;
+		if (!t->vpid12)
+			continue;
+		n++;
+		ASSERT(t->vpid02 && vpid12_valid(t->vpid12));
+		k = model_map_index(t->vpid12);
+		ASSERT(k >= 0 && m.map[k].vpid02 == t->vpid02);
+		for (j = 0; j < m.nr; j++) {
+			const struct nested_vpid_tag *u = &cache.tags[j];
+			int l;
+
+			if (j == i || !u->vpid12)
+				continue;
+			ASSERT(u->vpid12 != t->vpid12);
+			l = model_map_index(u->vpid12);
+			ASSERT(l >= 0);
+			/* More recently used <=> lower rank. */
+			ASSERT((m.map[l].stamp > m.map[k].stamp) ==
+			       (u->lru < t->lru));
+		}
+	}
+	ASSERT(n == m.nr_map);
+	/* Slots beyond the slot count own nothing. */
+	for (i = m.nr; i < NESTED_VPID_MAX_TAGS; i++)
+		ASSERT(!cache.tags[i].vpid02 && !cache.tags[i].vpid12);
+}
+
+static void op_init(void)
+{
+	u8 a = next_byte();
+	unsigned int nr = a == 0xff ? UINT_MAX : a % (NESTED_VPID_MAX_TAGS + 4);
+	bool bad = nr == 0 || nr > NESTED_VPID_MAX_TAGS;
+
+	EXPECT_WARNS(bad, nested_vpid_cache_init(&cache, nr));
+	model_release();
+	m.nr = nr == 0 ? 1 : bad ? NESTED_VPID_MAX_TAGS : nr;
+}
+
+static void op_lookup(u32 vpid12)
+{
+	enum nested_vpid_result res, want;
+	unsigned int i, lru = 0;
+	bool bad = !m.nr || !vpid12_valid(vpid12);
+	u16 v = 0xdead;
+	int k;
+
+	EXPECT_WARNS(bad, res = nested_vpid_lookup(&cache, vpid12, &v));
+	if (bad) {
+		ASSERT(res == NESTED_VPID_FALLBACK && v == 0);
+		return;
+	}
+
+	k = model_map_index(vpid12);
+	if (k >= 0) {
+		ASSERT(res == NESTED_VPID_HIT && v == m.map[k].vpid02);
+		m.map[k].stamp = ++m.clock;
+		return;
+	}
+
+	if (m.nr_owned > m.nr_map) {
+		/* An owned vpid02 is unmapped: it is reused. */
+		want = NESTED_VPID_MISS;
+		ASSERT(v && model_owns(v) && !model_mapped_vpid02(v));
+	} else if (m.nr_owned < m.nr && nr_free()) {
+		/* A slot allocates. */
+		want = NESTED_VPID_MISS;
+		ASSERT(v && owner[v] == FREE);
+		owner[v] = CACHE;
+		m.owned[m.nr_owned++] = v;
+	} else if (m.nr_map) {
+		/* The least recently used mapping is evicted. */
+		want = NESTED_VPID_EVICT;
+		for (i = 1; i < m.nr_map; i++)
+			if (m.map[i].stamp < m.map[lru].stamp)
+				lru = i;
+		ASSERT(v == m.map[lru].vpid02);
+		model_unmap(lru);
+	} else {
+		ASSERT(res == NESTED_VPID_FALLBACK && v == 0);
+		return;
+	}
+	if (res != want)
+		FAIL("lookup(%u) = %d, expected %d", vpid12, res, want);
+	m.map[m.nr_map++] = (struct model_map){ vpid12, v, ++m.clock };
+}
+
+static void op_find(void)
+{
+	u32 vpid12 = next_vpid12();
+	bool bad = !vpid12_valid(vpid12);
+	u16 v;
+	int k;
+
+	EXPECT_WARNS(bad, v = nested_vpid_find(&cache, vpid12));
+	k = bad ? -1 : model_map_index(vpid12);
+	ASSERT(v == (k >= 0 ? m.map[k].vpid02 : 0));
+}
+
+static void op_invalidate(void)
+{
+	u32 vpid12 = next_vpid12();
+	bool bad = !vpid12_valid(vpid12);
+	int k;
+
+	EXPECT_WARNS(bad, nested_vpid_invalidate(&cache, vpid12));
+	k = bad ? -1 : model_map_index(vpid12);
+	if (k >= 0)
+		model_unmap(k);
+}
+
+static void op_take(void)
+{
+	unsigned int n = next_byte() % 8 + 1;
+	int v;
+
+	while (n--) {
+		if (nr_free()) {
+			hold(HELD, held, &nr_held);
+		} else {
+			v = vpid_alloc();
+			ASSERT(v == 0);
+		}
+	}
+}
+
+static void op_give(void)
+{
+	unsigned int n = next_byte() % 8 + 1;
+
+	while (n-- && nr_held)
+		unhold(held, &nr_held, next_byte() % nr_held);
+}
+
+static void op_double_free(void)
+{
+	int v;
+
+	if (!nr_held)
+		return;
+	v = held[nr_held - 1];
+	unhold(held, &nr_held, nr_held - 1);
+	EXPECT_WARNS(1, vpid_free(v));
+}
+
+static void op_bad_free(void)
+{
+	static const int bad[] = { -1, INT_MIN, 0x10000, INT_MAX };
+	u8 a = next_byte();
+	int v;
+
+	if (a % 6 < 4) {
+		EXPECT_WARNS(1, vpid_free(bad[a % 6]));
+	} else if (a % 6 == 4) {
+		EXPECT_WARNS(0, vpid_free(0));
+	} else if (nr_free()) {
+		/* A VPID that nobody holds. */
+		for (v = 1 + a * 251 % NR_VPIDS; owner[v] != FREE;
+		     v = v % NR_VPIDS + 1)
+			;
+		EXPECT_WARNS(1, vpid_free(v));
+	}
+}
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
+{
+	unsigned int target;
+
+	in = data;
+	in_len = size;
+
+	/* The previous input left the cache released and nothing held. */
+	memset(&cache, 0, sizeof(cache));
+	memset(&m, 0, sizeof(m));
+	target = NR_VPIDS - next_byte();
+	while (nr_ballast < target)
+		hold(BALLAST, ballast, &nr_ballast);
+	while (nr_ballast > target)
+		unhold(ballast, &nr_ballast, nr_ballast - 1);
+	check_invariants();
+
+	while (in_len) {
+		switch (next_byte() % NR_OPS) {
+		case OP_INIT:
+			op_init();
+			break;
+		case OP_LOOKUP:
+		case OP_LOOKUP2:
+			op_lookup(next_vpid12());
+			break;
+		case OP_FIND:
+			op_find();
+			break;
+		case OP_INVALIDATE:
+			op_invalidate();
+			break;
+		case OP_INVALIDATE_ALL:
+			EXPECT_WARNS(0, nested_vpid_invalidate_all(&cache));
+			m.nr_map = 0;
+			break;
+		case OP_RELEASE:
+			EXPECT_WARNS(0, nested_vpid_release(&cache));
+			model_release();
+			break;
+		case OP_TAKE:
+			op_take();
+			break;
+		case OP_GIVE:
+			op_give();
+			break;
+		case OP_DOUBLE_FREE:
+			op_double_free();
+			break;
+		case OP_BAD_FREE:
+			op_bad_free();
+			break;
+		}
+		check_invariants();
+	}
+
+	EXPECT_WARNS(0, nested_vpid_release(&cache));
+	model_release();
+	check_invariants();
+	while (nr_held)
+		unhold(held, &nr_held, nr_held - 1);
+	ASSERT(vpid_nr_allocated() == nr_ballast);
+	return 0;
+}

@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests for arch/x86/kvm/vmx/vpid.c, built in user space against the
+ * stand-ins in tests/include.  Prints "ok N name" or "not ok N name" per
+ * test and ends with "P passed, F failed"; exits non-zero on any failure.
+ *
+ * Every test must leave the global VPID space empty and consume every
+ * warning it provokes (EXPECT_WARN); the runner fails a test otherwise.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kstub.h"
+#include "vpid.h"
+
+#define NR_VPIDS	0xffff	/* VPIDs the allocator can hand out */
+
+static int test_failed;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: check failed: %s\n",		\
+			__FILE__, __LINE__, #cond);			\
+		test_failed = 1;					\
+		return;							\
+	}								\
+} while (0)
+
+#define CHECK_EQ(a, b) do {						\
+	long long __a = (a), __b = (b);					\
+	if (__a != __b) {						\
+		fprintf(stderr, "%s:%d: %s == %s: %lld != %lld\n",	\
+			__FILE__, __LINE__, #a, #b, __a, __b);		\
+		test_failed = 1;					\
+		return;							\
+	}								\
+} while (0)
+
+/* Run @stmt and check that it fired exactly one warning. */
+#define EXPECT_WARN(stmt) do {						\
+	unsigned int __before = test_warn_count;			\
+	stmt;								\
+	CHECK_EQ(test_warn_count - __before, 1);			\
+	test_warn_count = __before;					\
+} while (0)
+
+/* Tests that need more slots than this build has are skipped. */
+#define NEED_TAGS(n) do {						\
+	if (NESTED_VPID_MAX_TAGS < (n)) {				\
+		test_skipped = 1;					\
+		return;							\
+	}								\
+} while (0)
+
+static int test_skipped;
+static int held[NR_VPIDS + 1];
+static unsigned int nr_held;
+
+/* Take every VPID that is still free; returns how many were taken. */
+static unsigned int hold_all(void)
+{
+	unsigned int n = 0;
+	int v;
+
+	while ((v = vpid_alloc())) {
+		held[nr_held++] = v;
+		n++;
+	}
+	return n;
+}
+
+static void free_held(void)
+{
+	while (nr_held)
+		vpid_free(held[--nr_held]);
+}
+
+static unsigned int count_tags(const struct nested_vpid_cache *c)
+{
+	unsigned int i, n = 0;
+	u16 v;
+
+	nested_vpid_for_each_tag(c, i, v)
+		n++;
+	return n;
+}
+
+static enum nested_vpid_result lookup(struct nested_vpid_cache *c, u32 vpid12,
+				      u16 *vpid02)
+{
+	return nested_vpid_lookup(c, vpid12, vpid02);
+}
+
+/* ---- global VPID space ---- */
+
+static void test_alloc_skips_zero(void)
+{
+	int v = vpid_alloc();
+
+	CHECK_EQ(v, 1);
+	CHECK_EQ(vpid_nr_allocated(), 1);
+	vpid_free(v);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_alloc_exhaust_and_retry(void)
+{
+	static unsigned char seen[NR_VPIDS + 1];
+	unsigned int i;
+
+	memset(seen, 0, sizeof(seen));
+	CHECK_EQ(hold_all(), NR_VPIDS);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS);
+	for (i = 0; i < nr_held; i++) {
+		CHECK(held[i] >= 1 && held[i] <= NR_VPIDS);
+		CHECK(!seen[held[i]]);
+		seen[held[i]] = 1;
+	}
+	CHECK_EQ(vpid_alloc(), 0);
+	CHECK_EQ(vpid_alloc(), 0);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS);
+
+	/* Free one in the middle and the very last: both come back. */
+	vpid_free(777);
+	vpid_free(NR_VPIDS);
+	CHECK_EQ(vpid_alloc(), 777);
+	CHECK_EQ(vpid_alloc(), NR_VPIDS);
+	CHECK_EQ(vpid_alloc(), 0);
+	free_held();
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_free_zero_ignored(void)
+{
+	vpid_free(0);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_double_free(void)
+{
+	int a = vpid_alloc(), b = vpid_alloc();
+
+	vpid_free(a);
+	CHECK_EQ(vpid_nr_allocated(), 1);
+	EXPECT_WARN(vpid_free(a));
+	CHECK_EQ(vpid_nr_allocated(), 1);
+	vpid_free(b);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+	EXPECT_WARN(vpid_free(b));
+	CHECK_EQ(vpid_nr_allocated(), 0);
+	/* The space is intact: the lowest VPID comes first again. */
+	a = vpid_alloc();
+	CHECK_EQ(a, 1);
+	vpid_free(a);
+}
+
+static void test_free_out_of_range(void)
+{
+	int v = vpid_alloc();
+
+	EXPECT_WARN(vpid_free(-1));
+	EXPECT_WARN(vpid_free(INT_MIN));
+	EXPECT_WARN(vpid_free(0x10000));
+	EXPECT_WARN(vpid_free(INT_MAX));
+	CHECK_EQ(vpid_nr_allocated(), 1);
+	vpid_free(v);
+}
+
+static void test_free_never_allocated(void)
+{
+	EXPECT_WARN(vpid_free(5));
+	EXPECT_WARN(vpid_free(NR_VPIDS));
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+/* ---- nested tag cache ---- */
+
+static void test_init_allocates_nothing(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v;
+
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	CHECK_EQ(c.nr_tags, NESTED_VPID_MAX_TAGS);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+	CHECK_EQ(count_tags(&c), 0);
+	CHECK_EQ(nested_vpid_find(&c, 1), 0);
+	nested_vpid_invalidate(&c, 1);
+	nested_vpid_invalidate_all(&c);
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
+	nested_vpid_release(&c);
+}
+
+static void test_miss_then_hit(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v, w;
+
+	nested_vpid_cache_init(&c, 1);
+	CHECK_EQ(lookup(&c, 5, &v), NESTED_VPID_MISS);
+	CHECK(v != 0);
+	CHECK_EQ(vpid_nr_allocated(), 1);
+	CHECK_EQ(lookup(&c, 5, &w), NESTED_VPID_HIT);
+	CHECK_EQ(w, v);
+	CHECK_EQ(nested_vpid_find(&c, 5), v);
+	CHECK_EQ(vpid_nr_allocated(), 1);
+	nested_vpid_release(&c);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_lazy_distinct_tags(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v[NESTED_VPID_MAX_TAGS], w;
+	unsigned int i, j;
+
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++) {
+		CHECK_EQ(lookup(&c, 100 + i, &v[i]), NESTED_VPID_MISS);
+		CHECK(v[i] != 0);
+		for (j = 0; j < i; j++)
+			CHECK(v[i] != v[j]);
+		CHECK_EQ(vpid_nr_allocated(), i + 1);
+		CHECK_EQ(count_tags(&c), i + 1);
+	}
+	/* Every one of them hits, in any order, with no allocation. */
+	for (i = NESTED_VPID_MAX_TAGS; i-- > 0;) {
+		CHECK_EQ(lookup(&c, 100 + i, &w), NESTED_VPID_HIT);
+		CHECK_EQ(w, v[i]);
+	}
+	CHECK_EQ(vpid_nr_allocated(), NESTED_VPID_MAX_TAGS);
+	/* One more evicts; the count of owned tags stays at the maximum. */
+	CHECK_EQ(lookup(&c, 99, &w), NESTED_VPID_EVICT);
+	CHECK_EQ(w, v[NESTED_VPID_MAX_TAGS - 1]);
+	CHECK_EQ(vpid_nr_allocated(), NESTED_VPID_MAX_TAGS);
+	nested_vpid_release(&c);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_lru_order(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v[5], w;
+	unsigned int i;
+
+	NEED_TAGS(4);
+	nested_vpid_cache_init(&c, 4);
+	for (i = 1; i <= 4; i++)
+		CHECK_EQ(lookup(&c, i, &v[i]), NESTED_VPID_MISS);
+	/* Recency, oldest first: 1 2 3 4 -> 3 4 2 1 */
+	CHECK_EQ(lookup(&c, 2, &w), NESTED_VPID_HIT);
+	CHECK_EQ(lookup(&c, 1, &w), NESTED_VPID_HIT);
+
+	CHECK_EQ(lookup(&c, 5, &w), NESTED_VPID_EVICT);	/* 4 2 1 5 */
+	CHECK_EQ(w, v[3]);
+	CHECK_EQ(nested_vpid_find(&c, 3), 0);
+	CHECK_EQ(nested_vpid_find(&c, 5), v[3]);
+
+	CHECK_EQ(lookup(&c, 6, &w), NESTED_VPID_EVICT);	/* 2 1 5 6 */
+	CHECK_EQ(w, v[4]);
+	CHECK_EQ(lookup(&c, 5, &w), NESTED_VPID_HIT);	/* 2 1 6 5 */
+	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_EVICT);	/* 1 6 5 3 */
+	CHECK_EQ(w, v[2]);
+	CHECK_EQ(lookup(&c, 2, &w), NESTED_VPID_EVICT);	/* 6 5 3 2 */
+	CHECK_EQ(w, v[1]);
+	CHECK_EQ(lookup(&c, 7, &w), NESTED_VPID_EVICT);	/* 5 3 2 7 */
+	CHECK_EQ(w, v[4]);
+	CHECK_EQ(nested_vpid_find(&c, 6), 0);
+	CHECK_EQ(vpid_nr_allocated(), 4);
+	nested_vpid_release(&c);
+}
+
+/* Random lookups against a recency list kept by the test. */
+static void test_lru_random(void)
+{
+	enum { N = NESTED_VPID_MAX_TAGS };
+	struct nested_vpid_cache c = {};
+	u32 recent[N];		/* mapped vpid12s, most recent first */
+	u16 tag[N + 4] = {};	/* vpid02 mapped to each vpid12 */
+	unsigned int i, j, n = 0, seed = 1;
+	enum nested_vpid_result res;
+	u32 vpid12;
+	u16 v;
+
+	NEED_TAGS(2);
+	nested_vpid_cache_init(&c, N);
+	for (i = 0; i < 20000; i++) {
+		seed = seed * 1103515245 + 12345;
+		vpid12 = 1 + (seed >> 16) % (N + 3);
+		res = lookup(&c, vpid12, &v);
+		for (j = 0; j < n && recent[j] != vpid12; j++)
+			;
+		if (j < n) {
+			CHECK_EQ(res, NESTED_VPID_HIT);
+			CHECK_EQ(v, tag[vpid12]);
+		} else if (n < N) {
+			CHECK_EQ(res, NESTED_VPID_MISS);
+			n++;
+		} else {
+			CHECK_EQ(res, NESTED_VPID_EVICT);
+			CHECK_EQ(v, tag[recent[N - 1]]);
+			j = N - 1;
+		}
+		/* Move vpid12 to the front. */
+		for (; j > 0; j--)
+			recent[j] = recent[j - 1];
+		recent[0] = vpid12;
+		tag[vpid12] = v;
+	}
+	CHECK_EQ(vpid_nr_allocated(), N);
+	nested_vpid_release(&c);
+}
+
+static void test_find_keeps_lru(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v1, v2, w;
+
+	NEED_TAGS(2);
+	nested_vpid_cache_init(&c, 2);
+	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
+	CHECK_EQ(nested_vpid_find(&c, 1), v1);
+	CHECK_EQ(nested_vpid_find(&c, 3), 0);
+	/* 1 is still the least recently used mapping. */
+	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_EVICT);
+	CHECK_EQ(w, v1);
+	CHECK_EQ(nested_vpid_find(&c, 2), v2);
+	nested_vpid_release(&c);
+}
+
+static void test_invalidate(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v1, v2, w;
+
+	NEED_TAGS(2);
+	nested_vpid_cache_init(&c, 2);
+	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
+	nested_vpid_invalidate(&c, 1);
+	CHECK_EQ(nested_vpid_find(&c, 1), 0);
+	CHECK_EQ(nested_vpid_find(&c, 2), v2);
+	CHECK_EQ(count_tags(&c), 2);
+	CHECK_EQ(vpid_nr_allocated(), 2);
+
+	/* The unmapped slot is reused without allocation, and flushed. */
+	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_MISS);
+	CHECK_EQ(w, v1);
+	CHECK_EQ(vpid_nr_allocated(), 2);
+
+	/* 1 lost its mapping: it misses, and evicts the LRU (2). */
+	CHECK_EQ(lookup(&c, 1, &w), NESTED_VPID_EVICT);
+	CHECK_EQ(w, v2);
+
+	/* Invalidating what is not mapped changes nothing. */
+	nested_vpid_invalidate(&c, 2);
+	nested_vpid_invalidate(&c, 0xffff);
+	CHECK_EQ(nested_vpid_find(&c, 1), v2);
+	CHECK_EQ(nested_vpid_find(&c, 3), v1);
+
+	/* Invalidating the one that was just used flushes it again. */
+	nested_vpid_invalidate(&c, 1);
+	CHECK_EQ(lookup(&c, 1, &w), NESTED_VPID_MISS);
+	CHECK_EQ(w, v2);
+	CHECK_EQ(lookup(&c, 1, &w), NESTED_VPID_HIT);
+	nested_vpid_release(&c);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_invalidate_prefers_owned_slot(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v1, v2, w;
+
+	NEED_TAGS(3);
+	nested_vpid_cache_init(&c, 3);
+	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
+	nested_vpid_invalidate(&c, 2);
+	/* Slot 2 is empty, slot 1 owns v2 unmapped: v2 is taken. */
+	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_MISS);
+	CHECK_EQ(w, v2);
+	CHECK_EQ(vpid_nr_allocated(), 2);
+	/* Then the empty slot allocates. */
+	CHECK_EQ(lookup(&c, 4, &w), NESTED_VPID_MISS);
+	CHECK(w != v1 && w != v2 && w != 0);
+	CHECK_EQ(vpid_nr_allocated(), 3);
+	nested_vpid_release(&c);
+}
+
+static void test_invalidate_all(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v[NESTED_VPID_MAX_TAGS], w;
+	unsigned int i, j;
+
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
+		CHECK_EQ(lookup(&c, 10 + i, &v[i]), NESTED_VPID_MISS);
+	nested_vpid_invalidate_all(&c);
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
+		CHECK_EQ(nested_vpid_find(&c, 10 + i), 0);
+	CHECK_EQ(count_tags(&c), NESTED_VPID_MAX_TAGS);
+	CHECK_EQ(vpid_nr_allocated(), NESTED_VPID_MAX_TAGS);
+
+	/* Every vpid12 misses (flush), reusing the owned tags only. */
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++) {
+		CHECK_EQ(lookup(&c, 10 + i, &w), NESTED_VPID_MISS);
+		for (j = 0; j < NESTED_VPID_MAX_TAGS && v[j] != w; j++)
+			;
+		CHECK(j < NESTED_VPID_MAX_TAGS);
+	}
+	CHECK_EQ(vpid_nr_allocated(), NESTED_VPID_MAX_TAGS);
+	nested_vpid_invalidate_all(&c);
+	nested_vpid_invalidate_all(&c);
+	CHECK_EQ(count_tags(&c), NESTED_VPID_MAX_TAGS);
+	nested_vpid_release(&c);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_release(void)
+{
+	struct nested_vpid_cache c = {};
+	unsigned int i;
+	u16 v;
+
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
+		CHECK_EQ(lookup(&c, 1 + i, &v), NESTED_VPID_MISS);
+	nested_vpid_invalidate(&c, 1);
+	CHECK_EQ(vpid_nr_allocated(), NESTED_VPID_MAX_TAGS);
+	nested_vpid_release(&c);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+	CHECK_EQ(count_tags(&c), 0);
+	CHECK_EQ(c.nr_tags, NESTED_VPID_MAX_TAGS);
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
+		CHECK_EQ(nested_vpid_find(&c, 1 + i), 0);
+
+	/* Double release is a no-op. */
+	nested_vpid_release(&c);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+
+	/* The released cache works again and allocates anew. */
+	CHECK_EQ(lookup(&c, 2, &v), NESTED_VPID_MISS);
+	CHECK(v != 0);
+	CHECK_EQ(vpid_nr_allocated(), 1);
+	nested_vpid_release(&c);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_release_zeroed(void)
+{
+	struct nested_vpid_cache c;
+
+	memset(&c, 0, sizeof(c));
+	nested_vpid_release(&c);
+	nested_vpid_release(&c);
+	nested_vpid_invalidate_all(&c);
+	nested_vpid_invalidate(&c, 1);
+	CHECK_EQ(nested_vpid_find(&c, 1), 0);
+	CHECK_EQ(count_tags(&c), 0);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_reinit_frees(void)
+{
+	struct nested_vpid_cache c = {};
+	unsigned int i;
+	u16 v;
+
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
+		CHECK_EQ(lookup(&c, 1 + i, &v), NESTED_VPID_MISS);
+	nested_vpid_cache_init(&c, 1);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+	CHECK_EQ(c.nr_tags, 1);
+	CHECK_EQ(nested_vpid_find(&c, 1), 0);
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 2, &v), NESTED_VPID_EVICT);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+	CHECK_EQ(count_tags(&c), 0);
+	nested_vpid_release(&c);
+}
+
+static void test_nr_tags_out_of_range(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v;
+
+	EXPECT_WARN(nested_vpid_cache_init(&c, 0));
+	CHECK_EQ(c.nr_tags, 1);
+	EXPECT_WARN(nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS + 1));
+	CHECK_EQ(c.nr_tags, NESTED_VPID_MAX_TAGS);
+	EXPECT_WARN(nested_vpid_cache_init(&c, UINT_MAX));
+	CHECK_EQ(c.nr_tags, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&c, 1);
+	CHECK_EQ(c.nr_tags, 1);
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
+	nested_vpid_release(&c);
+}
+
+static void test_bad_vpid12(void)
+{
+	static const u32 bad[] = { 0, 0x10000, 0x10001, 0xffffffff };
+	struct nested_vpid_cache c = {};
+	unsigned int i;
+	u16 v1, v;
+
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 0xdead;
+		EXPECT_WARN(CHECK_EQ(lookup(&c, bad[i], &v),
+				     NESTED_VPID_FALLBACK));
+		CHECK_EQ(v, 0);
+		EXPECT_WARN(CHECK_EQ(nested_vpid_find(&c, bad[i]), 0));
+		EXPECT_WARN(nested_vpid_invalidate(&c, bad[i]));
+	}
+	/* Nothing changed: 1 still hits, nothing more was allocated. */
+	CHECK_EQ(vpid_nr_allocated(), 1);
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_HIT);
+	CHECK_EQ(v, v1);
+	/* The largest valid vpid12 works. */
+	CHECK_EQ(lookup(&c, 0xffff, &v), NESTED_VPID_MAX_TAGS > 1 ?
+		 NESTED_VPID_MISS : NESTED_VPID_EVICT);
+	CHECK(v != 0);
+	CHECK_EQ(nested_vpid_find(&c, 0xffff), v);
+	nested_vpid_release(&c);
+}
+
+static void test_lookup_uninitialised(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v = 0xdead;
+
+	EXPECT_WARN(CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_FALLBACK));
+	CHECK_EQ(v, 0);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_exhausted_fallback_and_retry(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v;
+	int freed;
+
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	CHECK_EQ(hold_all(), NR_VPIDS);
+	v = 0xdead;
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_FALLBACK);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(count_tags(&c), 0);
+	CHECK_EQ(nested_vpid_find(&c, 1), 0);
+	CHECK_EQ(lookup(&c, 2, &v), NESTED_VPID_FALLBACK);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS);
+
+	/* One VPID comes back: the next lookup takes it. */
+	freed = held[--nr_held];
+	vpid_free(freed);
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
+	CHECK_EQ(v, freed);
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_HIT);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS);
+	nested_vpid_release(&c);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS - 1);
+	free_held();
+}
+
+static void test_exhausted_evicts(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v1, v2, w;
+
+	NEED_TAGS(4);
+	nested_vpid_cache_init(&c, 4);
+	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
+	hold_all();
+	/* Empty slots remain, but the LRU mapping is evicted instead. */
+	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_EVICT);
+	CHECK_EQ(w, v1);
+	CHECK_EQ(nested_vpid_find(&c, 1), 0);
+	CHECK_EQ(lookup(&c, 1, &w), NESTED_VPID_EVICT);
+	CHECK_EQ(w, v2);
+	CHECK_EQ(count_tags(&c), 2);
+	/* An unmapped owned tag is used before any eviction. */
+	nested_vpid_invalidate(&c, 3);
+	CHECK_EQ(lookup(&c, 4, &w), NESTED_VPID_MISS);
+	CHECK_EQ(w, v1);
+	CHECK_EQ(nested_vpid_find(&c, 1), v2);
+	nested_vpid_release(&c);
+	free_held();
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static void test_one_slot_equals_upstream(void)
+{
+	struct nested_vpid_cache c = {};
+	unsigned int i, seed = 12345;
+	u32 vpid12, last = 0;
+	u16 v, vpid02 = 0;
+	bool flush;
+
+	nested_vpid_cache_init(&c, 1);
+	for (i = 0; i < 10000; i++) {
+		seed = seed * 1103515245 + 12345;
+		vpid12 = 1 + (seed >> 16) % 3;
+		/* Upstream flushes exactly when vmcs12's VPID changed. */
+		flush = lookup(&c, vpid12, &v) != NESTED_VPID_HIT;
+		CHECK_EQ(flush, vpid12 != last);
+		if (!vpid02)
+			vpid02 = v;
+		CHECK_EQ(v, vpid02);
+		last = vpid12;
+		/* Upstream's remote INVVPID forgets last_vpid. */
+		if (!(seed & 0x1f000)) {
+			nested_vpid_invalidate(&c, vpid12);
+			last = 0;
+		}
+	}
+	CHECK_EQ(vpid_nr_allocated(), 1);
+	nested_vpid_release(&c);
+}
+
+static void test_for_each_tag(void)
+{
+	struct nested_vpid_cache c = {};
+	unsigned int i, n = 0, seen = 0;
+	u16 v1, v2, v3, w;
+
+	NEED_TAGS(3);
+	nested_vpid_cache_init(&c, 3);
+	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 3, &v3), NESTED_VPID_MISS);
+	nested_vpid_invalidate(&c, 2);
+	nested_vpid_for_each_tag(&c, i, w) {
+		CHECK(i < 3);
+		CHECK_EQ(w, c.tags[i].vpid02);
+		seen |= (w == v1) << 0 | (w == v2) << 1 | (w == v3) << 2;
+		n++;
+	}
+	CHECK_EQ(n, 3);
+	CHECK_EQ(seen, 7);
+	nested_vpid_release(&c);
+	n = 0;
+	nested_vpid_for_each_tag(&c, i, w)
+		n++;
+	CHECK_EQ(n, 0);
+}
+
+static void test_two_caches_share_space(void)
+{
+	struct nested_vpid_cache a = {}, b = {};
+	u16 va, vb;
+
+	nested_vpid_cache_init(&a, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&b, NESTED_VPID_MAX_TAGS);
+	CHECK_EQ(lookup(&a, 1, &va), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&b, 1, &vb), NESTED_VPID_MISS);
+	CHECK(va != vb);
+	nested_vpid_release(&a);
+	/* b's tag survives a's release; a's freed VPID is reused fresh. */
+	CHECK_EQ(lookup(&b, 1, &vb), NESTED_VPID_HIT);
+	CHECK_EQ(lookup(&a, 2, &va), NESTED_VPID_MISS);
+	CHECK(va != vb);
+	nested_vpid_release(&a);
+	nested_vpid_release(&b);
+	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+#define T(fn) { #fn, test_##fn }
+	T(alloc_skips_zero),
+	T(alloc_exhaust_and_retry),
+	T(free_zero_ignored),
+	T(double_free),
+	T(free_out_of_range),
+	T(free_never_allocated),
+	T(init_allocates_nothing),
+	T(miss_then_hit),
+	T(lazy_distinct_tags),
+	T(lru_order),
+	T(lru_random),
+	T(find_keeps_lru),
+	T(invalidate),
+	T(invalidate_prefers_owned_slot),
+	T(invalidate_all),
+	T(release),
+	T(release_zeroed),
+	T(reinit_frees),
+	T(nr_tags_out_of_range),
+	T(bad_vpid12),
+	T(lookup_uninitialised),
+	T(exhausted_fallback_and_retry),
+	T(exhausted_evicts),
+	T(one_slot_equals_upstream),
+	T(for_each_tag),
+	T(two_caches_share_space),
+#undef T
+};
+
+int main(void)
+{
+	unsigned int i, passed = 0, failed = 0;
+
+	printf("# NESTED_VPID_MAX_TAGS=%d\n", NESTED_VPID_MAX_TAGS);
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		test_failed = 0;
+		test_skipped = 0;
+		test_warn_count = 0;
+		tests[i].fn();
+		if (test_warn_count) {
+			fprintf(stderr, "%s: %u unexpected warning(s), last: %s\n",
+				tests[i].name, test_warn_count,
+				test_warn_last);
+			test_failed = 1;
+		}
+		if (vpid_nr_allocated()) {
+			fprintf(stderr, "%s: leaked %u VPID(s)\n",
+				tests[i].name, vpid_nr_allocated());
+			test_failed = 1;
+		}
+		printf("%s %u %s%s\n", test_failed ? "not ok" : "ok", i + 1,
+		       tests[i].name, test_skipped ? " # SKIP" : "");
+		if (test_failed)
+			failed++;
+		else
+			passed++;
+	}
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
