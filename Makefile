@@ -31,7 +31,7 @@ VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 VM_IMAGE	= scripts/vm-image.sh $(CACHE) $(TREE) $(MODULES) $(SELFTESTS)
 
 .PHONY: all deps fetch tree modules selftests vm-test harness-check \
-	check run clean
+	unit fuzz coverage lint series-check check run clean
 
 all: modules selftests
 
@@ -69,7 +69,27 @@ vm-test: modules selftests
 harness-check: modules selftests
 	@scripts/harness-check.sh "$(MAKE)"
 
-check: harness-check vm-test
+# User-space tests of vpid.c (tests/Makefile).
+FUZZ_SECONDS	?= 60
+unit: deps
+	@$(MAKE) -s -C tests unit
+fuzz: deps
+	@$(MAKE) -s -C tests fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+coverage: deps
+	@$(MAKE) -s -C tests coverage
+
+# checkpatch --strict, sparse and W=1 (scripts/lint.sh).
+lint: modules
+	@scripts/lint.sh $(CACHE) $(TREE)
+
+# Every prefix of patches/series applies and builds kvm on its own.
+series-check: fetch
+	@scripts/series-check.sh $(CACHE) $(BUILD)/series-check
+
+check: deps
+	@$(MAKE) -s unit fuzz coverage
+	@$(MAKE) -s lint series-check harness-check
+	@$(MAKE) -s vm-test
 
 run: modules selftests
 	@$(MAKE) -s vm-test

@@ -2,12 +2,13 @@
 # Build the patched kernel tree: pristine Debian source, our own files
 # copied over it, then patches/series applied in order with zero fuzz.
 #
-# usage: tree.sh CACHE TREE
+# usage: tree.sh CACHE TREE [SERIES]
+# SERIES defaults to patches/series; series-check.sh passes an empty one.
 # The tree is rebuilt from pristine whenever the source package, an
 # overlaid file or a patch changed; otherwise nothing is done.
 set -euo pipefail
 
-cache=$(realpath "$1") tree=$2
+cache=$(realpath "$1") tree=$2 series=${3:-patches/series}
 top=$(pwd)
 die() { echo "tree: error: $*" >&2; exit 1; }
 
@@ -17,7 +18,7 @@ src_deb=$(ls "$cache"/linux-source-6.12_*.deb 2>/dev/null | head -n 1)
 # Our kernel-tree files: everything tracked (or new) under arch/ and tools/.
 mapfile -t overlay < <(git ls-files --cached --others --exclude-standard -- arch tools |
 		       sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)
-mapfile -t patches < <(grep -v -e '^#' -e '^[[:space:]]*$' patches/series 2>/dev/null || true)
+mapfile -t patches < <(grep -v -e '^#' -e '^[[:space:]]*$' "$series" 2>/dev/null || true)
 
 stamp=$({ sha256sum "$src_deb" | cut -d' ' -f1
 	  for f in "${overlay[@]}"; do sha256sum "$f"; done

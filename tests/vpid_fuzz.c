@@ -187,8 +187,11 @@ static void check_invariants(void)
 	ASSERT(cache.nr_tags == m.nr);
 	ASSERT(vpid_nr_allocated() == nr_ballast + nr_held + m.nr_owned);
 
-	/* for_each_tag visits exactly the owned vpid02s, once each. */
-	nested_vpid_for_each_tag(&cache, i, v) {
+	/* nested_vpid_tag() yields exactly the owned vpid02s, once each. */
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++) {
+		v = nested_vpid_tag(&cache, i);
+		if (!v)
+			continue;
 		ASSERT(i < m.nr && v == cache.tags[i].vpid02);
 		ASSERT(v != 0 && owner[v] == CACHE && model_owns(v));
 		for (j = 0; j < i; j++)

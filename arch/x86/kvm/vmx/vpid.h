@@ -53,13 +53,16 @@ void nested_vpid_invalidate_all(struct nested_vpid_cache *c);
 void nested_vpid_release(struct nested_vpid_cache *c);
 
 /**
- * nested_vpid_for_each_tag - visit every vpid02 the cache owns
+ * nested_vpid_tag - get the vpid02 a slot owns, mapped or not
  * @c: the cache
- * @i: unsigned int cursor, the slot index inside the loop body
- * @tag: u16 that receives each owned vpid02, mapped or not
+ * @i: slot index; visit every tag with i from 0 to NESTED_VPID_MAX_TAGS - 1
+ *
+ * Return: the slot's vpid02, or 0 if it owns none or is not in use.
  */
-#define nested_vpid_for_each_tag(c, i, tag)				\
-	for ((i) = 0; (i) < (c)->nr_tags; (i)++)			\
-		if (!((tag) = (c)->tags[i].vpid02)) {} else
+static inline u16 nested_vpid_tag(const struct nested_vpid_cache *c,
+				  unsigned int i)
+{
+	return i < c->nr_tags ? c->tags[i].vpid02 : 0;
+}
 
 #endif /* __KVM_X86_VMX_VPID_H */

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Style and static checks of everything kernel-side that we own:
+#  - scripts/checkpatch.pl --strict on patches/*.patch and on our own
+#    kernel-tree files (vpid.c, vpid.h, the selftests);
+#  - sparse and W=1 on vpid.c: no warning at all;
+#  - sparse on the files the patches change: no warning on a line that a
+#    patch added (upstream's own warnings in those files are counted and
+#    left alone).
+#
+# usage: lint.sh CACHE TREE
+set -uo pipefail
+
+cache=$(realpath "$1") tree=$(realpath "$2")
+top=$(pwd)
+# shellcheck source=/dev/null
+. "$cache/versions.env"
+kmake=(make -C "$tree" -s LOCALVERSION="+${KERNEL_RELEASE#*+}")
+fail=0
+bad() { echo "lint: FAILED: $*"; fail=1; }
+
+# 1. checkpatch
+owned=$(git ls-files -- 'arch/*.c' 'arch/*.h' 'tools/*.c' 'tools/*.h')
+for p in patches/*.patch; do
+	[ -e "$p" ] || continue
+	out=$(cd "$tree" && scripts/checkpatch.pl --strict --quiet "$top/$p" 2>&1) ||
+		{ echo "$out"; bad "checkpatch: $p"; }
+done
+for f in $owned; do
+	out=$(cd "$tree" && scripts/checkpatch.pl --strict --quiet -f "$f" 2>&1) ||
+		{ echo "$out"; bad "checkpatch: $f"; }
+done
+echo "lint: checkpatch --strict: $(ls patches/*.patch 2>/dev/null | wc -l) patches," \
+     "$(echo "$owned" | wc -w) files"
+
+# 2. sparse and W=1 on vpid.c: nothing at all.
+rm -f "$tree/arch/x86/kvm/vmx/vpid.o"
+out=$("${kmake[@]}" C=2 W=1 M=arch/x86/kvm vmx/vpid.o 2>&1)
+if [ -n "$out" ]; then
+	echo "$out"
+	bad "sparse/W=1 warnings in vpid.c"
+else
+	echo "lint: sparse and W=1 on vpid.c: no warning"
+fi
+
+# 3. sparse on the upstream files the patches touch, judged by the lines
+# the patches added.
+src_deb=$(ls "$cache"/linux-source-6.12_*.deb)
+pristine=$(mktemp -d)
+trap 'rm -rf "$pristine"' EXIT
+files=$(sed -n 's|^+++ b/\(arch/x86/kvm/.*\.c\)$|\1|p' patches/*.patch 2>/dev/null | sort -u)
+[ -n "$files" ] || { exit $fail; }
+dpkg-deb --fsys-tarfile "$src_deb" | tar -xO ./usr/src/linux-source-6.12.tar.xz |
+	xz -dc | tar -x -C "$pristine" --strip-components=1 \
+		$(for f in $files; do echo "linux-source-6.12/$f"; done)
+objs=$(for f in $files; do echo "${f#arch/x86/kvm/}" | sed 's/\.c$/.o/'; done)
+warnings=$("${kmake[@]}" C=2 M=arch/x86/kvm $objs 2>&1 | grep -E ': (warning|error):')
+new=0 old=0
+for f in $files; do
+	added=$(diff --unchanged-line-format= --old-line-format= \
+		--new-line-format='%dn ' "$pristine/$f" "$tree/$f")
+	while IFS= read -r w; do
+		line=$(echo "$w" | cut -d: -f2)
+		if [[ " $added " == *" $line "* ]]; then
+			echo "$w"
+			new=$((new + 1))
+		fi
+	done < <(echo "$warnings" | grep "^$f:")
+done
+old=$(( $(echo "$warnings" | grep -c .) - new ))
+if [ $new -ne 0 ]; then
+	bad "$new sparse warnings on lines the patches add"
+else
+	echo "lint: sparse on $(echo $files): no warning on a patched line" \
+	     "($old upstream warnings left alone)"
+fi
+exit $fail
