@@ -23,11 +23,11 @@ VM_WALL		?= 3000
 HARNESS_SELFTEST ?=
 
 TEST_NAMES	= $(shell sed -e 's/\#.*//' $(VM_TESTS) | awk 'NF {print $$1}')
-HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*))
+HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*)) vmx_caps
 KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS),$(TEST_NAMES))
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
-		  --matrix $(VM_MATRIX)
+		  --matrix $(VM_MATRIX) $(if $(VM_SHOW),--show '$(VM_SHOW)')
 VM_IMAGE	= scripts/vm-image.sh $(CACHE) $(TREE) $(MODULES) $(SELFTESTS)
 
 .PHONY: all deps fetch tree modules selftests vm-test harness-check \
@@ -55,6 +55,8 @@ selftests: tree
 	@mkdir -p $(SELFTESTS)
 	@cp $(addprefix $(KSELFTEST)/x86_64/,$(KSELFTEST_NAMES)) vm/harness/* \
 		$(SELFTESTS)/
+	@$(CC) -Wall -Wextra -O2 -static -isystem $(TREE)/usr/include \
+		-o $(SELFTESTS)/vmx_caps vm/vmx_caps.c
 
 # With HARNESS_SELFTEST=1 a hanging and a failing test run first.
 vm-test: modules selftests
@@ -91,8 +93,10 @@ check: deps
 	@$(MAKE) -s lint series-check harness-check
 	@$(MAKE) -s vm-test
 
-run: modules selftests
-	@$(MAKE) -s vm-test
+# Show nested VPID at work: what L1 is told, and the tests, in each mode.
+run: modules
+	@$(MAKE) -s vm-test VM_TESTS=vm/run-tests VM_MATRIX=vm/run-matrix \
+		VM_SHOW='/vmx_caps'
 
 clean:
 	rm -rf $(BUILD)

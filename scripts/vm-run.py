@@ -124,6 +124,8 @@ def run(args):
                 last_event = time.monotonic()
                 last_line = line
                 if line.startswith('#   '):
+                    if args.show and current and re.search(args.show, current):
+                        log(f'    {current}: {line[4:]}')
                     continue
                 if line.startswith('harness: init started'):
                     if booted:
@@ -248,6 +250,8 @@ def main():
     ap.add_argument('--stall', type=int, default=90,
                     help='limit for silence outside any test, seconds')
     ap.add_argument('--stall-retries', type=int, default=2)
+    ap.add_argument('--show', help='print the output of the tests whose '
+                    'set/name matches this regular expression')
     ap.add_argument('--wall', type=int, default=3000,
                     help='limit for the whole run, seconds')
     ap.add_argument('image', nargs='+',
