@@ -2,7 +2,8 @@
 /*
  * Unit tests for arch/x86/kvm/vmx/vpid.c, built in user space against the
  * stand-ins in tests/include.  Prints "ok N name" or "not ok N name" per
- * test and ends with "P passed, F failed"; exits non-zero on any failure.
+ * test and ends with "P passed, F failed, S skipped"; exits non-zero on any
+ * failure.
  *
  * Every test must leave the global VPID space empty and consume every
  * warning it provokes (EXPECT_WARN); the runner fails a test otherwise.
@@ -711,7 +712,7 @@ static const struct {
 
 int main(void)
 {
-	unsigned int i, passed = 0, failed = 0;
+	unsigned int i, passed = 0, failed = 0, skipped = 0;
 
 	printf("# NESTED_VPID_MAX_TAGS=%d\n", NESTED_VPID_MAX_TAGS);
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
@@ -734,9 +735,11 @@ int main(void)
 		       tests[i].name, test_skipped ? " # SKIP" : "");
 		if (test_failed)
 			failed++;
+		else if (test_skipped)
+			skipped++;
 		else
 			passed++;
 	}
-	printf("%u passed, %u failed\n", passed, failed);
+	printf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
