@@ -16,9 +16,10 @@ available() { # package version -> true if the archive has it
 		grep -qxF "$2"
 }
 
-if ! apt-cache policy linux-source-6.12 2>/dev/null | grep -q Candidate; then
-	apt-get update -qq 2>/dev/null ||
-		die "apt-get update failed; run it as root and retry"
+# Refresh the package lists when they are missing or lack the pinned kernel.
+if ! available linux-source-6.12 "$pinned_version"; then
+	apt-get update -qq >/dev/null 2>&1 ||
+		echo "fetch: warning: apt-get update failed (not root?)" >&2
 fi
 
 version=$pinned_version release=$pinned_release
