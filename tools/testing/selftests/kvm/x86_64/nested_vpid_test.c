@@ -1,0 +1,1057 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nested_vpid_test
+ *
+ * Check KVM's nested VPID emulation: the VPID capabilities L1 sees, the
+ * per-vCPU cache of L2 VPID tags (vmcs12's VPID, vpid12, mapped to a VPID
+ * of KVM's, vpid02) through its binary stats, INVVPID of every type and
+ * its operand checks, that L2 never uses a stale translation with shadow
+ * paging, that no VPID is leaked, and nested state save/restore in L2.
+ *
+ * The mode comes from kvm_intel's parameters nested_vpid, nested_vpid_tags
+ * and ept.  The host sends L1 a program of operations (enter L2 with a
+ * VPID or with VPID disabled, INVVPID, VMXOFF/VMXON, rewrite a PTE of L2),
+ * runs it up to the next GUEST_SYNC and compares the vCPU's stats with a
+ * model of the tag cache: exact LRU over nested_vpid_tags tags.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "vmx.h"
+
+#define L2_GUEST_STACK_SIZE	256
+
+#define MAX_OPS			256
+#define MAX_TAGS		64
+
+/* L2 reads this address; with ept=0 its PTE is rewritten behind L2's back. */
+#define TEST_GVA		0x8000000000ull
+/* L1's alias of the page table page that holds TEST_GVA's PTE. */
+#define PT_ALIAS_GVA		(TEST_GVA + 0x200000ull)
+#define VAL_A			0xaaaaaaaaaaaaaaaaull
+#define VAL_B			0xbbbbbbbbbbbbbbbbull
+
+#define PTE_ADDR_MASK		GENMASK_ULL(51, 12)
+
+#define NONCANONICAL		0x8000000000000000ull
+
+#define VMX_VPID_INVVPID	BIT_ULL(32)
+#define VMX_VPID_TYPE_SHIFT	40
+#define VMX_VPID_TYPES_MASK	(0xfull << VMX_VPID_TYPE_SHIFT)
+#define INVVPID_INDIVIDUAL	0
+#define INVVPID_SINGLE		1
+#define INVVPID_ALL		2
+#define INVVPID_SINGLE_GLOBALS	3
+#define NR_INVVPID_TYPES	4
+#define VMXERR_INVVPID_OPERAND	28
+
+enum {
+	STAGE_READY = 1,	/* L1 waits for a program */
+	STAGE_L2,		/* L2 waits for a nested state round trip */
+};
+
+enum {
+	OP_RESET,		/* VMXOFF, VMXON, fresh vmcs12 */
+	OP_ENTER,		/* @count round trips to L2 with @vpid, 0: VPID off */
+	OP_INVVPID,		/* INVVPID @type with @vpid and @addr */
+	OP_SET_PTE,		/* TEST_GVA's PTE := @addr */
+	OP_CAPS,		/* read L1's VMX capability MSRs */
+};
+
+#define F_READ		BIT(0)	/* L2 reads TEST_GVA */
+#define F_L2_SYNC	BIT(1)	/* L2 stops at a GUEST_SYNC first */
+
+struct op {
+	uint32_t code;
+	uint32_t flags;
+	uint64_t vpid;
+	uint64_t type;
+	uint64_t addr;
+	uint64_t count;
+};
+
+struct result {
+	uint64_t vector;
+	uint64_t cf;
+	uint64_t zf;
+	uint64_t err;
+	uint64_t val[2];
+};
+
+/* Shared with the guest (sync_global_to_guest / sync_global_from_guest). */
+static struct {
+	struct op ops[MAX_OPS];
+	uint64_t nr;
+	uint64_t pt_alias;	/* gva of TEST_GVA's PTE in L1's alias */
+} prog;
+static struct result results[MAX_OPS];
+static uint64_t l2_flags;
+static uint64_t l2_count;
+
+/* ---------------------------------------------------------------- guest */
+
+static void l2_guest_code(void)
+{
+	for (;;) {
+		uint64_t flags = READ_ONCE(l2_flags);
+
+		if (flags & F_L2_SYNC)
+			GUEST_SYNC(STAGE_L2);
+		if (flags & F_READ)
+			WRITE_ONCE(results[0].val[0],
+				   READ_ONCE(*(uint64_t *)TEST_GVA));
+		WRITE_ONCE(l2_count, READ_ONCE(l2_count) + 1);
+		vmcall();
+	}
+}
+
+static unsigned long l2_guest_stack[L2_GUEST_STACK_SIZE];
+
+static void l1_vmx_on(struct vmx_pages *vmx)
+{
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+	GUEST_ASSERT(load_vmcs(vmx));
+	prepare_vmcs(vmx, l2_guest_code, &l2_guest_stack[L2_GUEST_STACK_SIZE]);
+	GUEST_ASSERT(vmreadz(CPU_BASED_VM_EXEC_CONTROL) &
+		     CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+}
+
+static void l1_set_vpid(uint16_t vpid)
+{
+	uint64_t ctls = vmreadz(SECONDARY_VM_EXEC_CONTROL);
+
+	if (vpid) {
+		GUEST_ASSERT(!vmwrite(VIRTUAL_PROCESSOR_ID, vpid));
+		ctls |= SECONDARY_EXEC_ENABLE_VPID;
+	} else {
+		ctls &= ~SECONDARY_EXEC_ENABLE_VPID;
+	}
+	GUEST_ASSERT(!vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls));
+}
+
+static void l1_enter_l2(bool *launched)
+{
+	if (*launched) {
+		GUEST_ASSERT(!vmresume());
+	} else {
+		GUEST_ASSERT(!vmlaunch());
+		*launched = true;
+	}
+	GUEST_ASSERT_EQ(vmreadz(VM_EXIT_REASON), EXIT_REASON_VMCALL);
+	vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) +
+			   vmreadz(VM_EXIT_INSTRUCTION_LEN));
+}
+
+/*
+ * INVVPID that survives #UD and reports RFLAGS.CF (VMfailInvalid) and
+ * RFLAGS.ZF (VMfailValid).  Returns the exception vector, 0 if none.
+ */
+static uint8_t invvpid_safe(uint64_t type, uint64_t vpid, uint64_t addr,
+			    uint8_t *cf, uint8_t *zf)
+{
+	struct {
+		uint64_t vpid;
+		uint64_t addr;
+	} desc = { vpid, addr };
+	uint64_t ec;
+	uint8_t vector, c = 0, z = 0;
+
+	asm volatile("mov $" __stringify(KVM_EXCEPTION_MAGIC) ", %%r9\n\t"
+		     "lea 1f(%%rip), %%r10\n\t"
+		     "lea 2f(%%rip), %%r11\n\t"
+		     "1: invvpid %[desc], %[type]\n\t"
+		     "setc %[c]\n\t"
+		     "setz %[z]\n\t"
+		     "xor %%r9, %%r9\n\t"
+		     "2:\n\t"
+		     "mov %%r9b, %[vector]\n\t"
+		     "mov %%r10, %[ec]\n\t"
+		     : [vector] "=qm"(vector), [ec] "=rm"(ec),
+		       [c] "+qm"(c), [z] "+qm"(z)
+		     : [desc] "m"(desc), [type] "r"(type)
+		     : "cc", "memory", "r9", "r10", "r11");
+	*cf = c;
+	*zf = z;
+	return vector;
+}
+
+static void l1_run_op(struct vmx_pages *vmx, struct op *op, struct result *res,
+		      bool *launched)
+{
+	uint8_t cf, zf;
+	uint64_t i;
+
+	switch (op->code) {
+	case OP_RESET:
+		vmxoff();
+		l1_vmx_on(vmx);
+		*launched = false;
+		break;
+	case OP_ENTER:
+		l1_set_vpid(op->vpid);
+		for (i = 0; i < op->count; i++) {
+			WRITE_ONCE(l2_flags, op->flags);
+			l1_enter_l2(launched);
+			WRITE_ONCE(l2_flags, 0);
+		}
+		/* L2 stored what it read in results[0]. */
+		res->val[0] = READ_ONCE(results[0].val[0]);
+		break;
+	case OP_INVVPID:
+		res->vector = invvpid_safe(op->type, op->vpid, op->addr,
+					   &cf, &zf);
+		res->cf = cf;
+		res->zf = zf;
+		res->err = !res->vector && zf ?
+			   vmreadz(VM_INSTRUCTION_ERROR) : 0;
+		break;
+	case OP_SET_PTE:
+		WRITE_ONCE(*(uint64_t *)prog.pt_alias, op->addr);
+		break;
+	case OP_CAPS:
+		res->val[0] = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+		res->val[1] = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+		break;
+	default:
+		GUEST_FAIL("Unknown op %u", op->code);
+	}
+}
+
+static void l1_guest_code(struct vmx_pages *vmx)
+{
+	bool launched = false;
+	uint64_t i;
+
+	l1_vmx_on(vmx);
+	for (;;) {
+		GUEST_SYNC(STAGE_READY);
+		for (i = 0; i < READ_ONCE(prog.nr); i++)
+			l1_run_op(vmx, &prog.ops[i], &results[i + 1],
+				  &launched);
+	}
+}
+
+/* ----------------------------------------------------------------- host */
+
+struct vpid_stats {
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t flushes;
+	uint64_t evictions;
+	uint64_t fallbacks;
+};
+
+static void read_vpid_stats(struct kvm_vcpu *vcpu, struct vpid_stats *s)
+{
+	s->hits = vcpu_get_stat(vcpu, "nested_vpid_hits");
+	s->misses = vcpu_get_stat(vcpu, "nested_vpid_misses");
+	s->flushes = vcpu_get_stat(vcpu, "nested_vpid_flushes");
+	s->evictions = vcpu_get_stat(vcpu, "nested_vpid_evictions");
+	s->fallbacks = vcpu_get_stat(vcpu, "nested_vpid_fallbacks");
+}
+
+/* The module's mode. */
+static bool nested_vpid;
+static bool ept;
+static int nr_tags;
+
+static bool read_param(const char *name, char *buf, size_t len)
+{
+	char path[128];
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/kvm_intel/parameters/%s",
+		 name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	r = read(fd, buf, len - 1);
+	close(fd);
+	if (r <= 0)
+		return false;
+	buf[r] = 0;
+	return true;
+}
+
+/* Model of the tag cache: what the design says the stats must be. */
+struct model {
+	struct {
+		uint16_t vpid12;	/* 0: unmapped */
+		bool owned;		/* holds a vpid02 */
+		uint64_t used;
+	} slot[MAX_TAGS];
+	uint64_t clock;
+	uint16_t last_vpid;
+	struct vpid_stats st;
+};
+
+static struct model model;
+/* What the model says the entry of a KVM_SET_NESTED_STATE into L2 counts. */
+static struct vpid_stats model_restore_st;
+
+static void model_reset(void)
+{
+	memset(model.slot, 0, sizeof(model.slot));
+	model.last_vpid = 0;
+}
+
+static int model_find(uint16_t vpid12)
+{
+	int i;
+
+	for (i = 0; i < nr_tags; i++)
+		if (model.slot[i].vpid12 && model.slot[i].vpid12 == vpid12)
+			return i;
+	return -1;
+}
+
+static void model_enter(uint16_t vpid12)
+{
+	bool switched;
+	int i, s;
+
+	if (!vpid12) {
+		/* VPID disabled: vpid01 is flushed on entry and on exit. */
+		model.st.flushes += 2;
+		return;
+	}
+
+	switched = vpid12 != model.last_vpid;
+	model.last_vpid = vpid12;
+	s = model_find(vpid12);
+	if (s >= 0) {
+		model.st.hits++;
+		/* ept=0: the shadow MMU is shared by all vpid12s, sync it. */
+		if (switched && !ept)
+			model.st.flushes++;
+	} else {
+		model.st.misses++;
+		model.st.flushes++;
+		for (i = 0; i < nr_tags; i++)
+			if (!model.slot[i].vpid12)
+				break;
+		if (i == nr_tags) {
+			model.st.evictions++;
+			for (s = 0, i = 1; i < nr_tags; i++)
+				if (model.slot[i].used < model.slot[s].used)
+					s = i;
+		} else {
+			s = i;
+		}
+		model.slot[s].vpid12 = vpid12;
+		model.slot[s].owned = true;
+	}
+	model.slot[s].used = ++model.clock;
+}
+
+static int model_owned(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nr_tags; i++)
+		n += model.slot[i].owned;
+	return n;
+}
+
+/* The program the host builds, applied to the model at the same time. */
+static int add_op(uint32_t code, uint32_t flags, uint64_t vpid, uint64_t type,
+		  uint64_t addr, uint64_t count)
+{
+	struct op *op = &prog.ops[prog.nr];
+	uint64_t i;
+	int s;
+
+	TEST_ASSERT(prog.nr < MAX_OPS, "program too long");
+	*op = (struct op){ code, flags, vpid, type, addr, count };
+
+	switch (code) {
+	case OP_RESET:
+		model_reset();
+		break;
+	case OP_ENTER:
+		if (!nested_vpid)
+			vpid = 0;
+		op->vpid = vpid;
+		for (i = 0; i < count; i++)
+			model_enter(vpid);
+		if (flags & F_L2_SYNC) {
+			struct vpid_stats st = model.st;
+
+			/*
+			 * KVM_SET_NESTED_STATE leaves L2 and enters it again
+			 * with a new cache: a miss.  The host counts what the
+			 * ioctl does apart; model only the tag it assigns.
+			 */
+			model_reset();
+			memset(&model.st, 0, sizeof(model.st));
+			model_enter(vpid);
+			model_restore_st = model.st;
+			model.st = st;
+		}
+		break;
+	case OP_INVVPID:
+		if (type == INVVPID_ALL) {
+			for (s = 0; s < nr_tags; s++)
+				model.slot[s].vpid12 = 0;
+		} else if (model_find(vpid) >= 0) {
+			/* One pCPU: flushed where it is. */
+			model.st.flushes++;
+		}
+		break;
+	}
+	return ++prog.nr;	/* index in results[] */
+}
+
+static void prog_start(void)
+{
+	memset(&prog.ops, 0, sizeof(prog.ops));
+	prog.nr = 0;
+	add_op(OP_RESET, 0, 0, 0, 0, 0);
+	memset(&model.st, 0, sizeof(model.st));
+}
+
+static int enter(uint16_t vpid, uint32_t flags)
+{
+	return add_op(OP_ENTER, flags, vpid, 0, 0, 1);
+}
+
+static int invvpid_op(uint64_t type, uint64_t vpid, uint64_t addr)
+{
+	return add_op(OP_INVVPID, 0, vpid, type, addr, 0);
+}
+
+struct test_vm {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	uint64_t pte_a, pte_b;	/* TEST_GVA -> page A, page B */
+	int nr_restores;
+	bool restored_in_l2;
+	/* Stats counted by KVM_SET_NESTED_STATE itself. */
+	struct vpid_stats restore_st;
+};
+
+static void nested_state_round_trip(struct test_vm *t)
+{
+	struct vpid_stats before, after;
+	uint64_t *b = (uint64_t *)&before, *a = (uint64_t *)&after;
+	uint64_t *r = (uint64_t *)&t->restore_st;
+	int size = kvm_check_cap(KVM_CAP_NESTED_STATE);
+	struct kvm_nested_state *state;
+	int i;
+
+	TEST_ASSERT(size > 0, "KVM_CAP_NESTED_STATE not supported");
+	vcpu_run_complete_io(t->vcpu);
+	state = calloc(1, size);
+	TEST_ASSERT(state, "-ENOMEM");
+	state->size = size;
+	vcpu_nested_state_get(t->vcpu, state);
+	t->restored_in_l2 = state->flags & KVM_STATE_NESTED_GUEST_MODE;
+	read_vpid_stats(t->vcpu, &before);
+	vcpu_nested_state_set(t->vcpu, state);
+	read_vpid_stats(t->vcpu, &after);
+	for (i = 0; i < ARRAY_SIZE(stat_names); i++)
+		r[i] += a[i] - b[i];
+	free(state);
+	t->nr_restores++;
+}
+
+static void run_vcpu(struct test_vm *t, struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	for (;;) {
+		vcpu_run(vcpu);
+		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT(uc);
+			/* NOT REACHED */
+		case UCALL_SYNC:
+			if (uc.args[1] == STAGE_READY)
+				return;
+			TEST_ASSERT(uc.args[1] == STAGE_L2 && t,
+				    "Unexpected stage %lu", uc.args[1]);
+			nested_state_round_trip(t);
+			break;
+		default:
+			TEST_FAIL("Unknown ucall %lu", uc.cmd);
+		}
+	}
+}
+
+static void vcpu_start(struct kvm_vcpu *vcpu)
+{
+	vm_vaddr_t vmx_gva;
+
+	vcpu_alloc_vmx(vcpu->vm, &vmx_gva);
+	vcpu_args_set(vcpu, 1, vmx_gva);
+	run_vcpu(NULL, vcpu);	/* up to the first STAGE_READY */
+}
+
+static void run_prog_on(struct test_vm *t, struct kvm_vcpu *vcpu)
+{
+	sync_global_to_guest(vcpu->vm, prog);
+	run_vcpu(t, vcpu);
+	sync_global_from_guest(vcpu->vm, results);
+}
+
+/* Run the program; true if the stats moved exactly as the model's. */
+static bool run_prog(struct test_vm *t, const char *name)
+{
+	struct vpid_stats before, after, d;
+	uint64_t *b = (uint64_t *)&before, *a = (uint64_t *)&after;
+	uint64_t *dd = (uint64_t *)&d, *m = (uint64_t *)&model.st;
+	bool ok = true;
+	int i;
+
+	memset(&t->restore_st, 0, sizeof(t->restore_st));
+	read_vpid_stats(t->vcpu, &before);
+	run_prog_on(t, t->vcpu);
+	read_vpid_stats(t->vcpu, &after);
+
+	/* Apart: what KVM_SET_NESTED_STATE counted, see test_nested_state(). */
+	for (i = 0; i < ARRAY_SIZE(stat_names); i++) {
+		dd[i] = a[i] - b[i] - ((uint64_t *)&t->restore_st)[i];
+		if (dd[i] != m[i])
+			ok = false;
+	}
+	if (!ok) {
+		ksft_print_msg("%s: stat deltas differ from the design\n", name);
+		for (i = 0; i < ARRAY_SIZE(stat_names); i++)
+			ksft_print_msg("  %-22s got %lu expected %lu\n",
+				       stat_names[i], dd[i], m[i]);
+	}
+	return ok;
+}
+
+static void setup_test_vm(struct test_vm *t)
+{
+	struct kvm_vm *vm;
+	vm_paddr_t a, b, pt;
+	uint64_t *pte;
+
+	memset(t, 0, sizeof(*t));
+	vm = vm_create_with_one_vcpu(&t->vcpu, l1_guest_code);
+	t->vm = vm;
+
+	/* TEST_GVA -> A (or B), in a page table of its own. */
+	a = vm_phy_page_alloc(vm, KVM_GUEST_PAGE_TABLE_MIN_PADDR, 0);
+	b = vm_phy_page_alloc(vm, KVM_GUEST_PAGE_TABLE_MIN_PADDR, 0);
+	*(uint64_t *)addr_gpa2hva(vm, a) = VAL_A;
+	*(uint64_t *)addr_gpa2hva(vm, b) = VAL_B;
+	virt_pg_map(vm, TEST_GVA, a);
+	pte = vm_get_page_table_entry(vm, TEST_GVA);
+	t->pte_a = *pte;
+	TEST_ASSERT((*pte & PTE_ADDR_MASK) == a, "PTE for A: 0x%lx", *pte);
+	t->pte_b = (*pte & ~PTE_ADDR_MASK) | b;
+	pt = addr_hva2gpa(vm, pte);
+	virt_pg_map(vm, PT_ALIAS_GVA, pt & ~0xfffull);
+	prog.pt_alias = PT_ALIAS_GVA + (pt & 0xfff);
+
+	vcpu_start(t->vcpu);
+}
+
+static void destroy_test_vm(struct test_vm *t)
+{
+	kvm_vm_free(t->vm);
+}
+
+/* Report @name as skipped, with @reason, if @cond. */
+static bool skip_if(bool cond, const char *name, const char *reason)
+{
+	if (cond)
+		ksft_test_result_skip("%s: %s\n", name, reason);
+	return cond;
+}
+
+#define NO_VPID	"nested_vpid=N: L1 has no VPID"
+
+static uint64_t caps_procbased2, caps_ept_vpid;
+
+static bool invvpid_type_supported(int type)
+{
+	return caps_ept_vpid & BIT_ULL(VMX_VPID_TYPE_SHIFT + type);
+}
+
+/* 1. What L1 sees of VPID in its VMX capability MSRs. */
+static void test_capabilities(struct test_vm *t)
+{
+	bool vpid_ctl, invvpid, ok;
+	uint64_t types;
+	int r;
+
+	prog_start();
+	r = add_op(OP_CAPS, 0, 0, 0, 0, 0);
+	run_prog_on(t, t->vcpu);
+	caps_procbased2 = results[r].val[0];
+	caps_ept_vpid = results[r].val[1];
+
+	vpid_ctl = (caps_procbased2 >> 32) & SECONDARY_EXEC_ENABLE_VPID;
+	invvpid = caps_ept_vpid & VMX_VPID_INVVPID;
+	types = caps_ept_vpid & VMX_VPID_TYPES_MASK;
+	if (nested_vpid)
+		ok = vpid_ctl && invvpid && types == VMX_VPID_TYPES_MASK;
+	else
+		ok = !vpid_ctl && !invvpid && !types;
+	if (!ok)
+		ksft_print_msg("PROCBASED_CTLS2 0x%lx EPT_VPID_CAP 0x%lx\n",
+			       caps_procbased2, caps_ept_vpid);
+	ksft_test_result(ok, "capabilities (nested_vpid=%c)\n",
+			 nested_vpid ? 'Y' : 'N');
+}
+
+/* 1b. INVVPID raises #UD in L1 when VPID is not exposed. */
+static void test_invvpid_ud(struct test_vm *t)
+{
+	int r;
+
+	if (skip_if(nested_vpid, "invvpid_ud",
+		    "nested_vpid=Y: INVVPID is available to L1"))
+		return;
+	prog_start();
+	r = invvpid_op(INVVPID_SINGLE, 1, 0);
+	run_prog_on(t, t->vcpu);
+	if (results[r].vector != UD_VECTOR)
+		ksft_print_msg("INVVPID: vector %lu, expected #UD\n",
+			       results[r].vector);
+	ksft_test_result(results[r].vector == UD_VECTOR, "invvpid_ud\n");
+}
+
+/* 2. One L2, a fixed vpid12, 1000 round trips: one miss, one flush. */
+static void test_fixed_vpid(struct test_vm *t)
+{
+	bool ok;
+
+	prog_start();
+	add_op(OP_ENTER, 0, 1, 0, 0, 1000);
+	if (nested_vpid)
+		TEST_ASSERT(model.st.misses == 1 && model.st.flushes == 1,
+			    "model");
+	else
+		TEST_ASSERT(model.st.flushes == 2000, "model");
+	ok = run_prog(t, "fixed_vpid");
+	ksft_test_result(ok, "fixed_vpid_1000_round_trips\n");
+}
+
+/* 3. K vpid12 values in turn, round-robin. */
+static void test_round_robin(struct test_vm *t, int k)
+{
+	char name[32];
+	int round, v;
+	bool ok;
+
+	snprintf(name, sizeof(name), "round_robin_k%d", k);
+	if (skip_if(!nested_vpid, name, NO_VPID))
+		return;
+	prog_start();
+	for (round = 0; round < 4; round++)
+		for (v = 1; v <= k; v++)
+			enter(v, 0);
+	if (k <= nr_tags)
+		TEST_ASSERT(model.st.misses == k, "model");
+	else
+		TEST_ASSERT(model.st.misses == 4 * k, "model");
+	ok = run_prog(t, name);
+	ksft_test_result(ok, "%s (tags=%d)\n", name, nr_tags);
+}
+
+/* 3b. Exact LRU: a hit refreshes the tag, the least recently used goes. */
+static void test_lru_order(struct test_vm *t)
+{
+	bool ok;
+	int v;
+
+	if (skip_if(!nested_vpid, "lru_order", NO_VPID))
+		return;
+	if (skip_if(nr_tags < 2, "lru_order", "tags=1: nothing to order"))
+		return;
+	prog_start();
+	for (v = 1; v <= nr_tags; v++)
+		enter(v, 0);
+	enter(1, 0);			/* hit: 1 is now the most recent */
+	enter(nr_tags + 1, 0);		/* evicts 2, not 1 */
+	enter(1, 0);			/* hit */
+	enter(2, 0);			/* miss */
+	ok = run_prog(t, "lru_order");
+	ksft_test_result(ok, "lru_order\n");
+}
+
+/* 4. A VPID-disabled L2 between VPID-enabled ones costs them nothing. */
+static void test_vpid_disabled_between(struct test_vm *t)
+{
+	bool ok;
+
+	if (skip_if(!nested_vpid, "vpid_disabled_between", NO_VPID))
+		return;
+	prog_start();
+	enter(1, 0);
+	if (nr_tags >= 2)
+		enter(2, 0);
+	enter(0, 0);
+	enter(1, 0);
+	if (nr_tags >= 2)
+		enter(2, 0);
+	enter(0, 0);
+	enter(0, 0);
+	enter(1, 0);
+	TEST_ASSERT(model.st.misses == (nr_tags >= 2 ? 2 : 1), "model");
+	ok = run_prog(t, "vpid_disabled_between");
+	ksft_test_result(ok, "vpid_disabled_between\n");
+}
+
+static const char * const invvpid_names[] = {
+	"individual", "single", "all", "single_globals",
+};
+
+enum { TGT_CURRENT, TGT_OTHER, TGT_UNMAPPED };
+static const char * const target_names[] = { "current", "other", "unmapped" };
+
+/* 5. INVVPID of each type at the current, another mapped, an unmapped VPID. */
+static void test_invvpid(struct test_vm *t, int type, int target)
+{
+	uint16_t vpid;
+	char name[64];
+	bool ok;
+	int r;
+
+	snprintf(name, sizeof(name), "invvpid_%s_%s", invvpid_names[type],
+		 target_names[target]);
+	if (skip_if(!nested_vpid, name, NO_VPID))
+		return;
+	if (skip_if(!invvpid_type_supported(type), name, "type not advertised"))
+		return;
+	if (skip_if(target == TGT_OTHER && nr_tags < 2, name,
+		    "tags=1: no other VPID stays mapped"))
+		return;
+
+	prog_start();
+	enter(1, 0);
+	if (nr_tags >= 2)
+		enter(2, 0);
+	vpid = target == TGT_UNMAPPED ? 3 : target == TGT_OTHER ? 1 :
+	       nr_tags >= 2 ? 2 : 1;
+	r = invvpid_op(type, vpid, (uint64_t)l2_guest_stack);
+	if (nr_tags >= 2)
+		enter(2, 0);
+	enter(1, 0);
+	if (nr_tags >= 2)
+		enter(2, 0);
+	ok = run_prog(t, name);
+	if (results[r].vector || results[r].cf || results[r].zf) {
+		ksft_print_msg("%s: vector %lu CF %lu ZF %lu error %lu\n",
+			       name, results[r].vector, results[r].cf,
+			       results[r].zf, results[r].err);
+		ok = false;
+	}
+	ksft_test_result(ok, "%s\n", name);
+}
+
+/* 5b. Operand errors: VMfailValid, VM-instruction error 28, no flush. */
+static void test_invvpid_error(struct test_vm *t, const char *name,
+			       uint64_t type, uint64_t vpid, uint64_t addr)
+{
+	struct vpid_stats st;
+	bool ok;
+	int r;
+
+	if (skip_if(!nested_vpid, name, NO_VPID))
+		return;
+	if (skip_if(type < NR_INVVPID_TYPES && !invvpid_type_supported(type),
+		    name, "type not advertised"))
+		return;
+	prog_start();
+	enter(1, 0);
+	st = model.st;
+	r = invvpid_op(type, vpid, addr);
+	/* A failed INVVPID does nothing: undo what add_op() modelled. */
+	model.st = st;
+	enter(1, 0);
+	ok = run_prog(t, name);
+	if (results[r].vector || results[r].cf || !results[r].zf ||
+	    results[r].err != VMXERR_INVVPID_OPERAND) {
+		ksft_print_msg("%s: vector %lu CF %lu ZF %lu error %lu\n",
+			       name, results[r].vector, results[r].cf,
+			       results[r].zf, results[r].err);
+		ok = false;
+	}
+	ksft_test_result(ok, "%s\n", name);
+}
+
+static bool read_vpids_allocated(uint64_t *val)
+{
+	char buf[32];
+	ssize_t r;
+	int fd;
+
+	fd = open("/sys/kernel/debug/kvm/vmx_vpids_allocated", O_RDONLY);
+	if (fd < 0)
+		return false;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return false;
+	buf[r] = 0;
+	*val = strtoull(buf, NULL, 0);
+	return true;
+}
+
+#define NO_DEBUGFS "no /sys/kernel/debug/kvm/vmx_vpids_allocated"
+
+/* 7. VMXOFF gives back every L2 tag. */
+static void test_no_leak_vmxoff(struct test_vm *t)
+{
+	uint64_t base, n, peak = 0;
+	bool ok = true;
+	int cycle, v;
+
+	/* VMXOFF first: the baseline is L1 without any L2 tag. */
+	prog_start();
+	run_prog_on(t, t->vcpu);
+	if (skip_if(!read_vpids_allocated(&base), "no_leak_vmxoff", NO_DEBUGFS))
+		return;
+	for (cycle = 0; cycle < 5; cycle++) {
+		prog_start();
+		for (v = 1; v <= 3; v++)
+			enter(v, 0);
+		run_prog_on(t, t->vcpu);
+		read_vpids_allocated(&peak);
+		if (peak != base + (nested_vpid ? model_owned() : 0)) {
+			ksft_print_msg("cycle %d: %lu VPIDs in L2, expected %lu + %d\n",
+				       cycle, peak, base,
+				       nested_vpid ? model_owned() : 0);
+			ok = false;
+		}
+	}
+	prog_start();		/* VMXOFF, VMXON, nothing run */
+	run_prog_on(t, t->vcpu);
+	read_vpids_allocated(&n);
+	if (n != base) {
+		ksft_print_msg("after VMXOFF: %lu VPIDs, baseline %lu\n", n, base);
+		ok = false;
+	}
+	ksft_test_result(ok, "no_leak_vmxoff\n");
+}
+
+/* 7b. Several VMs with several vCPUs: all VPIDs come back when they go. */
+static void test_no_leak_vms(void)
+{
+	struct kvm_vcpu *vcpus[3][3];
+	struct kvm_vm *vms[3];
+	uint64_t base, n, expect;
+	bool ok = true;
+	int cycle, i, j, v, l2;
+
+	if (skip_if(!read_vpids_allocated(&base), "no_leak_vms", NO_DEBUGFS))
+		return;
+	l2 = nested_vpid ? (nr_tags < 3 ? nr_tags : 3) : 0;
+	for (cycle = 0; cycle < 2; cycle++) {
+		for (i = 0; i < 3; i++) {
+			vms[i] = vm_create_with_vcpus(3, l1_guest_code,
+						      vcpus[i]);
+			/* vCPU 2 never runs VMXON: it takes only vpid01. */
+			for (j = 0; j < 2; j++) {
+				vcpu_start(vcpus[i][j]);
+				prog_start();
+				for (v = 1; v <= 3; v++)
+					enter(v, 0);
+				run_prog_on(NULL, vcpus[i][j]);
+			}
+		}
+		expect = base + 3 * 3 + 3 * 2 * l2;
+		read_vpids_allocated(&n);
+		if (n != expect) {
+			ksft_print_msg("cycle %d: %lu VPIDs, expected %lu\n",
+				       cycle, n, expect);
+			ok = false;
+		}
+		for (i = 0; i < 3; i++)
+			kvm_vm_free(vms[i]);
+		read_vpids_allocated(&n);
+		if (n != base) {
+			ksft_print_msg("cycle %d: %lu VPIDs after free, baseline %lu\n",
+				       cycle, n, base);
+			ok = false;
+		}
+	}
+	ksft_test_result(ok, "no_leak_vms\n");
+}
+
+/* 8. Save and restore in L2: L2 keeps running, with no mapping left. */
+static void test_nested_state(struct test_vm *t)
+{
+	uint64_t count_before, count_after;
+	bool ok, stats_ok;
+	int r;
+
+	prog_start();
+	enter(1, 0);
+	if (nr_tags >= 2)
+		enter(2, 0);
+	/* The round trip's own entry into L2 is a miss. */
+	r = enter(1, F_L2_SYNC | F_READ);
+	enter(1, 0);
+	if (nr_tags >= 2)
+		enter(2, 0);	/* its mapping is gone: a miss */
+
+	sync_global_from_guest(t->vm, l2_count);
+	count_before = l2_count;
+	t->nr_restores = 0;
+	stats_ok = run_prog(t, "nested_state");
+	sync_global_from_guest(t->vm, l2_count);
+	count_after = l2_count;
+
+	ok = t->nr_restores == 1 && t->restored_in_l2 &&
+	     results[r].val[0] == VAL_A &&
+	     count_after - count_before == (nr_tags >= 2 ? 5 : 3);
+	if (!ok)
+		ksft_print_msg("restores %d in L2 %d read 0x%lx L2 runs %lu\n",
+			       t->nr_restores, t->restored_in_l2,
+			       results[r].val[0], count_after - count_before);
+	ksft_test_result(ok, "nested_state_l2_runs\n");
+
+	if (!nested_vpid) {
+		ksft_test_result_skip("nested_state_no_mapping: %s\n", NO_VPID);
+		return;
+	}
+	/* The restore's own entry into L2 finds no tag: a miss. */
+	if (t->restore_st.misses != 1 || t->restore_st.hits ||
+	    t->restore_st.misses != model_restore_st.misses) {
+		ksft_print_msg("restore: %lu misses %lu hits, expected 1 miss\n",
+			       t->restore_st.misses, t->restore_st.hits);
+		stats_ok = false;
+	}
+	ksft_test_result(stats_ok, "nested_state_no_mapping\n");
+}
+
+/*
+ * 6. With shadow paging (ept=0) KVM's unsync shadow pages act as L2's TLB:
+ * rewrite TEST_GVA's PTE from A to B without INVLPG, and check that L2
+ * reads B after what architecturally invalidates its old translation.
+ */
+enum { STALE_SWITCH, STALE_INVVPID, STALE_VMXOFF, STALE_NESTED_STATE };
+
+static void test_stale(struct test_vm *t, int how, int type)
+{
+	int r_stale, r_fresh;
+	char name[64];
+	bool ok;
+
+	if (how == STALE_INVVPID)
+		snprintf(name, sizeof(name), "stale_invvpid_%s",
+			 invvpid_names[type]);
+	else
+		snprintf(name, sizeof(name), "stale_%s",
+			 how == STALE_SWITCH ? "vpid_switch" :
+			 how == STALE_VMXOFF ? "vmxoff_vmxon" : "nested_state");
+	if (skip_if(ept, name,
+		    "ept=1: Bochs flushes its TLB on VM-Enter, nothing to see"))
+		return;
+	if (skip_if(!nested_vpid && (how == STALE_SWITCH || how == STALE_INVVPID),
+		    name, NO_VPID))
+		return;
+	if (skip_if(how == STALE_INVVPID && !invvpid_type_supported(type), name,
+		    "type not advertised"))
+		return;
+
+	prog_start();
+	add_op(OP_SET_PTE, 0, 0, 0, t->pte_a, 0);
+	enter(1, F_READ);
+	if (how == STALE_SWITCH) {
+		enter(2, F_READ);
+		enter(1, F_READ);
+	}
+	add_op(OP_SET_PTE, 0, 0, 0, t->pte_b, 0);
+	r_stale = enter(1, F_READ);
+	switch (how) {
+	case STALE_SWITCH:
+		r_fresh = enter(2, F_READ);
+		break;
+	case STALE_INVVPID:
+		invvpid_op(type, 1, TEST_GVA);
+		r_fresh = enter(1, F_READ);
+		break;
+	case STALE_VMXOFF:
+		add_op(OP_RESET, 0, 0, 0, 0, 0);
+		r_fresh = enter(1, F_READ);
+		break;
+	default:
+		r_fresh = enter(1, F_READ | F_L2_SYNC);
+		break;
+	}
+	ok = run_prog(t, name);
+	ksft_print_msg("%s: L2 read 0x%lx before and 0x%lx after (%s stale)\n",
+		       name, results[r_stale].val[0], results[r_fresh].val[0],
+		       results[r_stale].val[0] == VAL_A ? "was" : "was not");
+	ok = ok && results[r_fresh].val[0] == VAL_B;
+	ksft_test_result(ok, "%s\n", name);
+}
+
+static const int round_robin_k[] = { 2, 4, 8, 16, 32 };
+
+#define NR_CASES (2 + 1 + ARRAY_SIZE(round_robin_k) + 2 +		\
+		  NR_INVVPID_TYPES * 3 + 5 + 2 + 2 + 3 + NR_INVVPID_TYPES)
+
+int main(int argc, char *argv[])
+{
+	struct test_vm t;
+	char buf[16];
+	int i, j;
+
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_NESTED_STATE));
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_BINARY_STATS_FD));
+	__TEST_REQUIRE(read_param("nested_vpid", buf, sizeof(buf)),
+		       "kvm_intel has no nested_vpid parameter");
+	nested_vpid = buf[0] == 'Y';
+	__TEST_REQUIRE(read_param("nested_vpid_tags", buf, sizeof(buf)),
+		       "kvm_intel has no nested_vpid_tags parameter");
+	nr_tags = atoi(buf);
+	TEST_ASSERT(nr_tags >= 1 && nr_tags <= MAX_TAGS, "tags=%d", nr_tags);
+	TEST_ASSERT(read_param("ept", buf, sizeof(buf)), "no ept parameter");
+	ept = buf[0] == 'Y';
+
+	ksft_print_header();
+	ksft_print_msg("nested_vpid=%c nested_vpid_tags=%d ept=%c\n",
+		       nested_vpid ? 'Y' : 'N', nr_tags, ept ? 'Y' : 'N');
+	ksft_set_plan(NR_CASES);
+
+	setup_test_vm(&t);
+
+	test_capabilities(&t);
+	test_invvpid_ud(&t);
+	test_fixed_vpid(&t);
+	for (i = 0; i < ARRAY_SIZE(round_robin_k); i++)
+		test_round_robin(&t, round_robin_k[i]);
+	test_lru_order(&t);
+	test_vpid_disabled_between(&t);
+	for (i = 0; i < NR_INVVPID_TYPES; i++)
+		for (j = TGT_CURRENT; j <= TGT_UNMAPPED; j++)
+			test_invvpid(&t, i, j);
+	test_invvpid_error(&t, "invvpid_err_type", NR_INVVPID_TYPES, 1, 0);
+	test_invvpid_error(&t, "invvpid_err_vpid0", INVVPID_SINGLE, 0, 0);
+	test_invvpid_error(&t, "invvpid_err_vpid0_individual",
+			   INVVPID_INDIVIDUAL, 0, (uint64_t)l2_guest_stack);
+	test_invvpid_error(&t, "invvpid_err_vpid_high", INVVPID_SINGLE,
+			   0x10001, 0);
+	test_invvpid_error(&t, "invvpid_err_noncanonical", INVVPID_INDIVIDUAL,
+			   1, NONCANONICAL);
+	test_no_leak_vmxoff(&t);
+	test_no_leak_vms();
+	test_nested_state(&t);
+	test_stale(&t, STALE_SWITCH, 0);
+	test_stale(&t, STALE_VMXOFF, 0);
+	test_stale(&t, STALE_NESTED_STATE, 0);
+	for (i = 0; i < NR_INVVPID_TYPES; i++)
+		test_stale(&t, STALE_INVVPID, i);
+
+	destroy_test_vm(&t);
+	ksft_finished();
+}
