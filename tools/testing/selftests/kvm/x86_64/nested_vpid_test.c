@@ -247,13 +247,19 @@ struct vpid_stats {
 	uint64_t fallbacks;
 };
 
+/* In the order of struct vpid_stats, which is read as an array of them. */
+static const char * const stat_names[] = {
+	"nested_vpid_hits", "nested_vpid_misses", "nested_vpid_flushes",
+	"nested_vpid_evictions", "nested_vpid_fallbacks",
+};
+
 static void read_vpid_stats(struct kvm_vcpu *vcpu, struct vpid_stats *s)
 {
-	s->hits = vcpu_get_stat(vcpu, "nested_vpid_hits");
-	s->misses = vcpu_get_stat(vcpu, "nested_vpid_misses");
-	s->flushes = vcpu_get_stat(vcpu, "nested_vpid_flushes");
-	s->evictions = vcpu_get_stat(vcpu, "nested_vpid_evictions");
-	s->fallbacks = vcpu_get_stat(vcpu, "nested_vpid_fallbacks");
+	uint64_t *v = (uint64_t *)s;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(stat_names); i++)
+		v[i] = vcpu_get_stat(vcpu, stat_names[i]);
 }
 
 /* The module's mode. */
