@@ -19,19 +19,37 @@ VM_TESTS	?= vm/tests
 VM_MATRIX	?= vm/matrix
 # Per-run limit for the whole emulated test run, in seconds.
 VM_WALL		?= 3000
+# Where vm-test keeps its logs (serial.N.log, bochs.N.log).
+VM_OUT		?= $(VM)/test
 # HARNESS_SELFTEST=1 adds a failing and a hanging test to the list.
 HARNESS_SELFTEST ?=
 
 TEST_NAMES	= $(shell sed -e 's/\#.*//' $(VM_TESTS) | awk 'NF {print $$1}')
-HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*)) vmx_caps
-KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS),$(TEST_NAMES))
+HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/bench/*)) \
+		   vmx_caps
+# The benchmark is always built: vm/bench/* run it with arguments.
+BENCH_NAME	:= nested_vpid_bench
+KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(BENCH_NAME),$(TEST_NAMES)) \
+		  $(BENCH_NAME)
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  --matrix $(VM_MATRIX) $(if $(VM_SHOW),--show '$(VM_SHOW)')
 VM_IMAGE	= scripts/vm-image.sh $(CACHE) $(TREE) $(MODULES) $(SELFTESTS)
 
+# The benchmark: results in build/bench (make bench) or build/bench-host
+# (make bench-host); make run puts its own short table in build/run.
+BENCH_OUT	:= $(BUILD)/bench
+BENCH_REPORT	= scripts/bench-report.py
+# The kernel release built: build/cache/versions.env's (written by 'make
+# fetch'), config.mk's when nothing was fetched yet.
+BUILT_RELEASE	= $(or $(shell sed -n 's/^KERNEL_RELEASE=//p' \
+		    $(CACHE)/versions.env 2>/dev/null),$(KERNEL_RELEASE))
+BENCH_WHERE	= Bochs 2.7 (tigerlake; emulated VMX), L0 kernel $(BUILT_RELEASE) \
+		  with the patched kvm modules
+
 .PHONY: all deps fetch tree modules selftests vm-test harness-check \
-	unit fuzz coverage lint series-check check run clean
+	unit fuzz coverage lint series-check check run bench bench-host \
+	install uninstall clean
 
 all: modules selftests
 
@@ -54,17 +72,18 @@ selftests: tree
 		$(addprefix $(abspath $(KSELFTEST))/x86_64/,$(KSELFTEST_NAMES))
 	@mkdir -p $(SELFTESTS)
 	@cp $(addprefix $(KSELFTEST)/x86_64/,$(KSELFTEST_NAMES)) vm/harness/* \
-		$(SELFTESTS)/
+		vm/bench/* $(SELFTESTS)/
 	@$(CC) -Wall -Wextra -O2 -static -isystem $(TREE)/usr/include \
 		-o $(SELFTESTS)/vmx_caps vm/vmx_caps.c
 
 # With HARNESS_SELFTEST=1 a hanging and a failing test run first.
 vm-test: modules selftests
-	@mkdir -p $(VM)
+	@mkdir -p $(VM) $(VM_OUT)
+	@rm -f $(VM_OUT)/serial.*.log
 	@{ [ -z "$(HARNESS_SELFTEST)" ] || \
 	   printf 'harness_hang 30\nharness_fail 60\n'; cat $(VM_TESTS); } \
 		> $(VM)/tests
-	@$(VM_RUN) --tests $(VM)/tests --out $(VM)/test $(VM_IMAGE)
+	@$(VM_RUN) --tests $(VM)/tests --out $(VM_OUT) $(VM_IMAGE)
 
 # The harness must be able to fail: a failing and a hanging guest test
 # have to turn vm-test red, each with its own message.
@@ -93,10 +112,37 @@ check: deps
 	@$(MAKE) -s lint series-check harness-check
 	@$(MAKE) -s vm-test
 
-# Show nested VPID at work: what L1 is told, and the tests, in each mode.
+# Show nested VPID at work: what L1 is told, the tests and the
+# benchmark's W1 and W2 in each mode, then the modes side by side.
 run: modules
-	@$(MAKE) -s vm-test VM_TESTS=vm/run-tests VM_MATRIX=vm/run-matrix \
-		VM_SHOW='/vmx_caps'
+	@rc=0; $(MAKE) -s vm-test VM_TESTS=vm/run-tests VM_MATRIX=vm/run-matrix \
+		VM_OUT=$(VM)/run VM_SHOW='/vmx_caps|/nested_vpid_bench' || rc=$$?; \
+	echo; $(BENCH_REPORT) --out $(BUILD)/run --where '$(BENCH_WHERE)' \
+		$(VM)/run/serial.*.log || rc=1; exit $$rc
+
+# The benchmark under every mode of vm/bench-matrix in one boot of the
+# emulated machine, then build/bench/results.{csv,md} and flushes.png.
+bench: modules
+	@rc=0; $(MAKE) -s vm-test VM_TESTS=vm/bench-tests \
+		VM_MATRIX=vm/bench-matrix VM_OUT=$(VM)/bench \
+		VM_SHOW='/nested_vpid_bench' || rc=$$?; \
+	echo; $(BENCH_REPORT) --out $(BENCH_OUT) --where '$(BENCH_WHERE)' \
+		$(VM)/bench/serial.*.log || rc=1; exit $$rc
+
+# Real Intel hosts (root): our modules into /lib/modules/<release>/updates.
+# Needs 'make modules' first (as a normal user); refuses unless root, the
+# running kernel is the release built and the CPU has VMX.
+install:
+	@scripts/install.sh install $(MODULES) $(BUILT_RELEASE)
+
+uninstall:
+	@scripts/install.sh uninstall $(MODULES) $(BUILT_RELEASE)
+
+# The benchmark natively, on a host where 'make install' put the modules.
+bench-host: tree
+	@$(MAKE) -s selftests VM_TESTS=/dev/null
+	@scripts/bench-host.sh $(SELFTESTS)/$(BENCH_NAME) $(BUILD)/bench-host \
+		vm/bench-matrix
 
 clean:
 	rm -rf $(BUILD)

@@ -34,6 +34,16 @@ for t in $(cut -d';' -f3 "$plan" | sort -u); do
 	[ -x "$testdir/$t" ] || die "test $t is not built in $testdir"
 	cp "$testdir/$t" "$root/tests/$t"
 done
+# A test may be a script (vm/bench/*) that runs a test binary with
+# arguments: copy the binaries it names as /tests/NAME too.
+for t in $(cut -d';' -f3 "$plan" | sort -u); do
+	[ "$(head -c 2 "$testdir/$t")" = '#!' ] || continue
+	for dep in $(grep -o '/tests/[A-Za-z0-9_.-]*' "$testdir/$t" | sort -u); do
+		dep=${dep#/tests/}
+		[ -x "$testdir/$dep" ] || die "test $t runs $dep, which is not built in $testdir"
+		cp "$testdir/$dep" "$root/tests/$dep"
+	done
+done
 
 # gen_init_cpio makes /dev/console without needing root.
 gen=$work/gen_init_cpio

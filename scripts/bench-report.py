@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Tabulate nested_vpid_bench results: CSV, Markdown and a PNG chart.
+
+Reads the "BENCH key=value ..." lines that nested_vpid_bench prints,
+either from the emulated machine's serial logs (serial.N.log, where a
+test's output is prefixed with '#   ' and '# RUN <set>/<test>' precedes
+each test) or from a plain log of a native run. Writes results.csv,
+results.md and flushes.png (gnuplot) into --out and prints the tables.
+Python 3 standard library only.
+"""
+
+import argparse
+import csv
+import datetime
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+STATS = ('flushes', 'misses', 'evictions', 'fallbacks')
+FIELDS = (['set', 'mode', 'workload', 'k', 'm', 'p', 'roundtrips', 'l1_vpid',
+           'invvpids', 'hits'] + list(STATS) +
+          [s + '_per_1k' for s in STATS] + ['cycles_per_rt', 'wall_ms'])
+RUN = re.compile(r'^# RUN (\S+)')
+
+
+def log_key(path):
+    m = re.search(r'\.(\d+)\.log$', path)
+    return (int(m.group(1)) if m else 0, path)
+
+
+def parse(paths):
+    """BENCH records, in the order they were printed."""
+    rows = []
+    for path in sorted(paths, key=log_key):
+        current = None
+        with open(path, errors='replace') as f:
+            for line in f:
+                line = line.rstrip('\r\n')
+                m = RUN.match(line)
+                if m:
+                    current = m.group(1).split('/')[0]
+                    continue
+                if line.startswith('#   '):
+                    line = line[4:]
+                if not line.startswith('BENCH '):
+                    continue
+                rec = dict(kv.split('=', 1) for kv in line.split()[1:]
+                           if '=' in kv)
+                rec['set'] = current or rec.get('mode', '?')
+                rts = int(rec['roundtrips'])
+                for s in STATS:
+                    rec[s + '_per_1k'] = f'{int(rec[s]) * 1000 / rts:g}'
+                rows.append(rec)
+    return rows
+
+
+def label(rec):
+    w = rec['workload']
+    if w in ('W2', 'W3'):
+        return f'{w} K={rec["k"]}' + (f' M={rec["m"]}' if w == 'W3' else '')
+    if w == 'W4':
+        return f'W4 P={rec["p"]}'
+    return w
+
+
+def pivot(rows):
+    """Row labels, set names and {(label, set): record}, in first-seen order."""
+    labels, sets, cell = [], [], {}
+    for r in rows:
+        lab = label(r)
+        if lab not in labels:
+            labels.append(lab)
+        if r['set'] not in sets:
+            sets.append(r['set'])
+        cell[(lab, r['set'])] = r   # a rerun replaces an earlier result
+    return labels, sets, cell
+
+
+def md_table(title, labels, sets, cell, fmt):
+    out = [f'**{title}**', '',
+           '| workload | ' + ' | '.join(sets) + ' |',
+           '|---|' + '---:|' * len(sets)]
+    for lab in labels:
+        vals = [fmt(cell[(lab, s)]) if (lab, s) in cell else '-'
+                for s in sets]
+        out.append(f'| {lab} | ' + ' | '.join(vals) + ' |')
+    return out + ['']
+
+
+def text_table(title, labels, sets, cell, fmt):
+    w0 = max([len('workload')] + [len(x) for x in labels])
+    ws = [max(len(s), 8) for s in sets]
+    out = [title, 'workload'.ljust(w0) + ''.join(
+        '  ' + s.rjust(w) for s, w in zip(sets, ws))]
+    for lab in labels:
+        out.append(lab.ljust(w0) + ''.join(
+            '  ' + (fmt(cell[(lab, s)]) if (lab, s) in cell else '-').rjust(w)
+            for s, w in zip(sets, ws)))
+    return out + ['']
+
+
+def num(x):
+    return f'{float(x):g}'
+
+
+TABLES = [
+    ('flushes per 1000 round trips', lambda r: num(r['flushes_per_1k'])),
+    ('tag misses (evictions) per 1000 round trips',
+     lambda r: f'{num(r["misses_per_1k"])} ({num(r["evictions_per_1k"])})'),
+    ('fallbacks per 1000 round trips', lambda r: num(r['fallbacks_per_1k'])),
+    ('cycles per round trip as L1 sees them', lambda r: r['cycles_per_rt']),
+    ('wall time of the run, ms', lambda r: r['wall_ms']),
+]
+
+
+def chart(path, labels, sets, cell, title):
+    """Clustered bars of flushes per 1000 round trips, log scale."""
+    gp = shutil.which('gnuplot')
+    if not gp:
+        return 'gnuplot not found (make deps installs gnuplot-nox)'
+    dat = path[:-4] + '.dat'
+    with open(dat, 'w') as f:
+        f.write('workload ' + ' '.join(sets) + '\n')
+        for lab in labels:
+            vals = []
+            for s in sets:
+                r = cell.get((lab, s))
+                v = float(r['flushes_per_1k']) if r else 0
+                vals.append(f'{v:g}' if v > 0 else '?')
+            f.write('"' + lab + '" ' + ' '.join(vals) + '\n')
+    res = subprocess.run([gp, '-e', 'set terminal'], capture_output=True,
+                         text=True)
+    terms = res.stdout + res.stderr
+    term = ('pngcairo size 1200,600 font ",10"' if 'pngcairo' in terms
+            else 'png size 1200,600')
+    script = f'''
+set terminal {term}
+set output "{path}"
+set title "{title}"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set yrange [0.5:*]
+set ylabel "flushes per 1000 round trips (log scale; 0 not drawn)"
+set xtics rotate by -30 noenhanced
+set key outside right top noenhanced
+set grid ytics
+set datafile missing "?"
+plot for [i=2:{len(sets) + 1}] "{dat}" using i:xtic(1) title columnheader(i)
+'''
+    res = subprocess.run([gp], input=script, capture_output=True, text=True)
+    if res.returncode:
+        return f'gnuplot failed: {res.stderr.strip()}'
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--out', required=True, help='output directory')
+    ap.add_argument('--where', default='',
+                    help='where it ran, for the title (machine, kernel)')
+    ap.add_argument('logs', nargs='+', help='serial logs or plain logs')
+    args = ap.parse_args()
+
+    rows = parse(args.logs)
+    if not rows:
+        print('bench-report: no BENCH lines in ' + ' '.join(args.logs),
+              file=sys.stderr)
+        return 1
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, 'results.csv'), 'w', newline='') as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction='ignore')
+        w.writeheader()
+        w.writerows(rows)
+
+    labels, sets, cell = pivot(rows)
+    date = datetime.date.today().isoformat()
+    rts = sorted({r['roundtrips'] for r in rows})
+    head = (f'nested_vpid_bench, {date}, {args.where}; '
+            f'{"/".join(rts)} round trips per run')
+    md = [f'Measured {date}, {args.where}. Each cell is one run of '
+          f'{"/".join(rts)} round trips in a fresh VM; counts are per 1000 '
+          'round trips. W1: one L2; W2: K L2 VPIDs round-robin; W3: W2 with '
+          'a single-context INVVPID every M round trips; W4: L2 writes P '
+          'pages per round trip.', '']
+    text = [head, '']
+    for title, fmt in TABLES:
+        md += md_table(title, labels, sets, cell, fmt)
+        text += text_table(title, labels, sets, cell, fmt)
+    png = os.path.join(args.out, 'flushes.png')
+    err = chart(png, labels, sets, cell,
+                f'nested VPID: flushes per 1000 round trips ({args.where})')
+    md += ['![flushes per 1000 round trips](flushes.png)' if not err
+           else f'(no chart: {err})', '']
+    with open(os.path.join(args.out, 'results.md'), 'w') as f:
+        f.write('\n'.join(md))
+
+    print('\n'.join(text))
+    for name in ('results.csv', 'results.md'):
+        print(f'bench-report: {os.path.join(args.out, name)}')
+    print(f'bench-report: {png}' if not err else f'bench-report: {err}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
