@@ -406,10 +406,15 @@ static int add_op(uint32_t code, uint32_t flags, uint64_t vpid, uint64_t type,
 		if (type == INVVPID_ALL) {
 			for (s = 0; s < nr_tags; s++)
 				model.slot[s].vpid12 = 0;
-		} else if (model_find(vpid) >= 0) {
-			/* One pCPU: flushed where it is. */
-			model.st.flushes++;
+			break;
 		}
+		s = model_find(vpid);
+		if (s < 0)
+			break;
+		if (type == INVVPID_INDIVIDUAL)
+			model.st.flushes++;	/* one pCPU: flushed in the tag */
+		else
+			model.slot[s].vpid12 = 0;	/* flushed on next use */
 		break;
 	}
 	return ++prog.nr;	/* index in results[] */
@@ -764,7 +769,7 @@ static void test_invvpid(struct test_vm *t, int type, int target)
 static void test_invvpid_error(struct test_vm *t, const char *name,
 			       uint64_t type, uint64_t vpid, uint64_t addr)
 {
-	struct vpid_stats st;
+	struct model saved;
 	bool ok;
 	int r;
 
@@ -775,10 +780,10 @@ static void test_invvpid_error(struct test_vm *t, const char *name,
 		return;
 	prog_start();
 	enter(1, 0);
-	st = model.st;
+	saved = model;
 	r = invvpid_op(type, vpid, addr);
 	/* A failed INVVPID does nothing: undo what add_op() modelled. */
-	model.st = st;
+	model = saved;
 	enter(1, 0);
 	ok = run_prog(t, name);
 	if (results[r].vector || results[r].cf || !results[r].zf ||
