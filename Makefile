@@ -120,11 +120,11 @@ run: modules
 	echo; $(BENCH_REPORT) --out $(BUILD)/run --where '$(BENCH_WHERE)' \
 		$(VM)/run/serial.*.log || rc=1; exit $$rc
 
-# The benchmark under every mode of vm/bench-matrix in one boot of the
+# The benchmark under every mode of vm/matrix in one boot of the
 # emulated machine, then build/bench/results.{csv,md} and flushes.png.
 bench: modules
 	@rc=0; $(MAKE) -s vm-test VM_TESTS=vm/bench-tests \
-		VM_MATRIX=vm/bench-matrix VM_OUT=$(VM)/bench \
+		VM_MATRIX=vm/matrix VM_OUT=$(VM)/bench \
 		VM_SHOW='/nested_vpid_bench' || rc=$$?; \
 	echo; $(BENCH_REPORT) --out $(BENCH_OUT) --where '$(BENCH_WHERE)' \
 		$(VM)/bench/serial.*.log || rc=1; exit $$rc
@@ -142,7 +142,7 @@ uninstall:
 bench-host: tree
 	@$(MAKE) -s selftests VM_TESTS=/dev/null
 	@scripts/bench-host.sh $(SELFTESTS)/$(BENCH_NAME) $(BUILD)/bench-host \
-		vm/bench-matrix
+		vm/matrix
 
 clean:
 	rm -rf $(BUILD)
