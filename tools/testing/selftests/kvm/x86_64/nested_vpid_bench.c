@@ -195,43 +195,28 @@ static void read_vpid_stats(struct kvm_vcpu *vcpu, struct vpid_stats *s)
 	s->fallbacks = vcpu_get_stat(vcpu, "nested_vpid_fallbacks");
 }
 
-/* A kvm_intel parameter's value, "" if the module has no such parameter. */
-static void read_param(const char *name, char *buf, size_t len)
-{
-	char path[128];
-	FILE *f;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/sys/module/kvm_intel/parameters/%s",
-		 name);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	if (fgets(buf, len, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-}
-
 /* vanilla, tags<N>, with "-ept0" under shadow paging. */
 static void read_mode(void)
 {
-	char nested_vpid[16], tags[16], ept[16];
+	bool nested_vpid, ept;
+	int tags;
 
-	read_param("nested_vpid", nested_vpid, sizeof(nested_vpid));
-	read_param("nested_vpid_tags", tags, sizeof(tags));
-	read_param("ept", ept, sizeof(ept));
-	__TEST_REQUIRE(nested_vpid[0] && tags[0],
+	__TEST_REQUIRE(!access("/sys/module/kvm_intel/parameters/nested_vpid",
+			       R_OK),
 		       "kvm_intel has no nested_vpid parameters (stock module?)");
+	nested_vpid = get_kvm_intel_param_bool("nested_vpid");
+	tags = get_kvm_intel_param_integer("nested_vpid_tags");
+	ept = get_kvm_intel_param_bool("ept");
 
-	if (nested_vpid[0] == 'N')
-		snprintf(mode, sizeof(mode), "vanilla");
+	if (nested_vpid)
+		snprintf(mode, sizeof(mode), "tags%d", tags);
 	else
-		snprintf(mode, sizeof(mode), "tags%s", tags);
-	if (ept[0] == 'N')
+		snprintf(mode, sizeof(mode), "vanilla");
+	if (!ept)
 		strncat(mode, "-ept0", sizeof(mode) - strlen(mode) - 1);
 
-	pr_info("BENCH_MODE mode=%s nested_vpid=%s nested_vpid_tags=%s ept=%s\n",
-		mode, nested_vpid, tags, ept);
+	pr_info("BENCH_MODE mode=%s nested_vpid=%c nested_vpid_tags=%d ept=%c\n",
+		mode, nested_vpid ? 'Y' : 'N', tags, ept ? 'Y' : 'N');
 }
 
 static void run_to_stage(struct kvm_vcpu *vcpu, uint64_t stage,

@@ -27,6 +27,8 @@
 
 #define L2_GUEST_STACK_SIZE	256
 
+#define NESTED_VPID_PARAM	"/sys/module/kvm_intel/parameters/nested_vpid"
+
 #define MAX_OPS			256
 #define MAX_TAGS		64
 
@@ -266,25 +268,6 @@ static void read_vpid_stats(struct kvm_vcpu *vcpu, struct vpid_stats *s)
 static bool nested_vpid;
 static bool ept;
 static int nr_tags;
-
-static bool read_param(const char *name, char *buf, size_t len)
-{
-	char path[128];
-	ssize_t r;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/module/kvm_intel/parameters/%s",
-		 name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	r = read(fd, buf, len - 1);
-	close(fd);
-	if (r <= 0)
-		return false;
-	buf[r] = 0;
-	return true;
-}
 
 /* Model of the tag cache: what the design says the stats must be. */
 struct model {
@@ -1013,21 +996,17 @@ static const int round_robin_k[] = { 2, 4, 8, 16, 32 };
 int main(int argc, char *argv[])
 {
 	struct test_vm t;
-	char buf[16];
 	int i, j;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_NESTED_STATE));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_BINARY_STATS_FD));
-	__TEST_REQUIRE(read_param("nested_vpid", buf, sizeof(buf)),
+	__TEST_REQUIRE(!access(NESTED_VPID_PARAM, R_OK),
 		       "kvm_intel has no nested_vpid parameter");
-	nested_vpid = buf[0] == 'Y';
-	__TEST_REQUIRE(read_param("nested_vpid_tags", buf, sizeof(buf)),
-		       "kvm_intel has no nested_vpid_tags parameter");
-	nr_tags = atoi(buf);
+	nested_vpid = get_kvm_intel_param_bool("nested_vpid");
+	nr_tags = get_kvm_intel_param_integer("nested_vpid_tags");
 	TEST_ASSERT(nr_tags >= 1 && nr_tags <= MAX_TAGS, "tags=%d", nr_tags);
-	TEST_ASSERT(read_param("ept", buf, sizeof(buf)), "no ept parameter");
-	ept = buf[0] == 'Y';
+	ept = get_kvm_intel_param_bool("ept");
 
 	ksft_print_header();
 	ksft_print_msg("nested_vpid=%c nested_vpid_tags=%d ept=%c\n",
