@@ -99,6 +99,7 @@ def run(args):
     limits = {f'{s}/{t}': lim for s, _, t, lim in todo}
     results = {}      # set/test -> (status, detail)
     bad_dmesg = []    # (set/test, line)
+    totals = {}       # set/test -> a kselftest's "# Totals:" line
     errors = []
     deadline = time.monotonic() + args.wall
     boots = 0
@@ -126,6 +127,9 @@ def run(args):
                 if line.startswith('#   '):
                     if args.show and current and re.search(args.show, current):
                         log(f'    {current}: {line[4:]}')
+                    # A kselftest's own count of its TAP cases.
+                    if current and line.startswith('#   # Totals:'):
+                        totals[current] = line[len('#   # Totals: '):]
                     continue
                 if line.startswith('harness: init started'):
                     if booted:
@@ -155,7 +159,8 @@ def run(args):
                         status = 'SKIP' if '# SKIP' in m.group(3) else 'PASS'
                     else:
                         status = 'FAIL'
-                    results[name] = (status, m.group(3).strip(' #'))
+                    results[name] = (status, m.group(3).strip(' #')
+                                     or totals.get(name, ''))
                     todo = [x for x in todo if f'{x[0]}/{x[2]}' != name]
                     progress = True
                     current = None
@@ -223,7 +228,7 @@ def run(args):
         for name, (status, detail) in results.items():
             if name.split('/')[0] == s:
                 log(f'  {status:4} {name.split("/", 1)[1]}'
-                    + (f'  ({detail})' if detail and status != 'PASS' else ''))
+                    + (f'  ({detail})' if detail else ''))
     if bad_dmesg:
         log('kernel messages that fail the run:')
         for name, line in bad_dmesg:
