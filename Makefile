@@ -48,7 +48,8 @@ BENCH_WHERE	= Bochs 2.7 (tigerlake; emulated VMX), L0 kernel $(BUILT_RELEASE) \
 		  with the patched kvm modules
 
 .PHONY: all deps fetch tree modules selftests vm-test harness-check \
-	unit fuzz coverage lint series-check check run bench bench-host \
+	unit fuzz coverage lint series-edit series-export series-check check \
+	run bench bench-host \
 	install uninstall clean
 
 all: modules selftests
@@ -102,6 +103,12 @@ coverage: deps
 # checkpatch --strict, sparse and W=1 (scripts/lint.sh).
 lint: modules
 	@scripts/lint.sh $(CACHE) $(TREE)
+
+# Edit the series as git commits in build/series-edit, then export it.
+series-edit: fetch
+	@scripts/series-edit.sh $(CACHE) $(BUILD)/series-edit init
+series-export:
+	@scripts/series-edit.sh $(CACHE) $(BUILD)/series-edit export
 
 # Every prefix of patches/series applies and builds kvm on its own.
 series-check: fetch
