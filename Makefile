@@ -25,9 +25,10 @@ VM_OUT		?= $(VM)/test
 HARNESS_SELFTEST ?=
 
 TEST_NAMES	= $(shell sed -e 's/\#.*//' $(VM_TESTS) | awk 'NF {print $$1}')
-HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/bench/*)) \
+HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) \
 		   vmx_caps
-# The benchmark is always built: vm/bench/* run it with arguments.
+# The benchmark is always built: vm/guest/nested_vpid_bench_* run it with
+# arguments.
 BENCH_NAME	:= nested_vpid_bench
 KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(BENCH_NAME),$(TEST_NAMES)) \
 		  $(BENCH_NAME)
@@ -73,7 +74,7 @@ selftests: tree
 		$(addprefix $(abspath $(KSELFTEST))/x86_64/,$(KSELFTEST_NAMES))
 	@mkdir -p $(SELFTESTS)
 	@cp $(addprefix $(KSELFTEST)/x86_64/,$(KSELFTEST_NAMES)) vm/harness/* \
-		vm/bench/* $(SELFTESTS)/
+		vm/guest/* $(SELFTESTS)/
 	@$(CC) -Wall -Wextra -O2 -static -isystem $(TREE)/usr/include \
 		-o $(SELFTESTS)/vmx_caps vm/vmx_caps.c
 

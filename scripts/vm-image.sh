@@ -34,7 +34,7 @@ for t in $(cut -d';' -f3 "$plan" | sort -u); do
 	[ -x "$testdir/$t" ] || die "test $t is not built in $testdir"
 	cp "$testdir/$t" "$root/tests/$t"
 done
-# A test may be a script (vm/bench/*) that runs a test binary with
+# A test may be a script (vm/guest/*) that runs a test binary with
 # arguments: copy the binaries it names as /tests/NAME too.
 for t in $(cut -d';' -f3 "$plan" | sort -u); do
 	[ "$(head -c 2 "$testdir/$t")" = '#!' ] || continue
