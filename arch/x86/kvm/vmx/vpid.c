@@ -34,11 +34,12 @@
  *
  * A mapping stays valid only as long as the TLB may hold nothing for the
  * vpid02 but what the vpid12 put there.  INVVPID by L1 drops the mapping
- * of the VPID it names (all of them for the all-context type) when KVM
- * does not flush the tag itself, e.g. when vmcs02 last ran on another pCPU;
- * running vmcs02 on a new pCPU, restoring nested state, VMXOFF and SMM
- * transitions drop every mapping.  A dropped mapping keeps its vpid02 in
- * the slot for reuse, and the next assignment flushes it.
+ * of the VPID it names (all of them for the all-context type), unless KVM
+ * flushes the one address of an individual-address INVVPID in the tag
+ * itself, on the pCPU that holds the tag's entries.  Restoring nested
+ * state, VMXOFF and SMM drop every mapping; running vmcs02 on a new pCPU
+ * flushes every tag.  A dropped mapping keeps its vpid02 in the slot for
+ * reuse, and the next assignment flushes it.
  */
 
 #include <linux/bitmap.h>
