@@ -36,10 +36,10 @@
  * vpid02 but what the vpid12 put there.  INVVPID by L1 drops the mapping
  * of the VPID it names (all of them for the all-context type), unless KVM
  * flushes the one address of an individual-address INVVPID in the tag
- * itself, on the pCPU that holds the tag's entries.  Restoring nested
- * state, VMXOFF and SMM drop every mapping; running vmcs02 on a new pCPU
- * flushes every tag.  A dropped mapping keeps its vpid02 in the slot for
- * reuse, and the next assignment flushes it.
+ * itself, on the pCPU that holds the tag's entries.  SMM drops every
+ * mapping; VMXOFF and restoring nested state release every tag; running
+ * vmcs02 on a new pCPU flushes every tag.  A dropped mapping keeps its
+ * vpid02 in the slot for reuse, and the next assignment flushes it.
  */
 
 #include <linux/bitmap.h>
