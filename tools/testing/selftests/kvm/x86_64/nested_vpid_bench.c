@@ -36,6 +36,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "vmx.h"
+#include "nested_vpid.h"
 
 #define L2_GUEST_STACK_SIZE	256
 
@@ -162,14 +163,6 @@ static void l1_guest_code(struct vmx_pages *vmx)
 
 /* ----------------------------------------------------------------- host */
 
-struct vpid_stats {
-	uint64_t hits;
-	uint64_t misses;
-	uint64_t flushes;
-	uint64_t evictions;
-	uint64_t fallbacks;
-};
-
 struct run {
 	int workload;
 	uint64_t k;
@@ -185,15 +178,6 @@ struct run {
 };
 
 static char mode[64];
-
-static void read_vpid_stats(struct kvm_vcpu *vcpu, struct vpid_stats *s)
-{
-	s->hits = vcpu_get_stat(vcpu, "nested_vpid_hits");
-	s->misses = vcpu_get_stat(vcpu, "nested_vpid_misses");
-	s->flushes = vcpu_get_stat(vcpu, "nested_vpid_flushes");
-	s->evictions = vcpu_get_stat(vcpu, "nested_vpid_evictions");
-	s->fallbacks = vcpu_get_stat(vcpu, "nested_vpid_fallbacks");
-}
 
 /* vanilla, tags<N>, with "-ept0" under shadow paging. */
 static void read_mode(void)
@@ -286,11 +270,7 @@ static void bench_run(struct run *r, bool report)
 
 	r->cycles = uc.args[2];
 	r->invvpids = uc.args[3];
-	r->delta.hits = after.hits - before.hits;
-	r->delta.misses = after.misses - before.misses;
-	r->delta.flushes = after.flushes - before.flushes;
-	r->delta.evictions = after.evictions - before.evictions;
-	r->delta.fallbacks = after.fallbacks - before.fallbacks;
+	vpid_stats_sub(&r->delta, &after, &before);
 
 	kvm_vm_free(vm);
 	if (!report)

@@ -24,6 +24,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "vmx.h"
+#include "nested_vpid.h"
 
 #define L2_GUEST_STACK_SIZE	256
 
@@ -241,29 +242,6 @@ static void l1_guest_code(struct vmx_pages *vmx)
 
 /* ----------------------------------------------------------------- host */
 
-struct vpid_stats {
-	uint64_t hits;
-	uint64_t misses;
-	uint64_t flushes;
-	uint64_t evictions;
-	uint64_t fallbacks;
-};
-
-/* In the order of struct vpid_stats, which is read as an array of them. */
-static const char * const stat_names[] = {
-	"nested_vpid_hits", "nested_vpid_misses", "nested_vpid_flushes",
-	"nested_vpid_evictions", "nested_vpid_fallbacks",
-};
-
-static void read_vpid_stats(struct kvm_vcpu *vcpu, struct vpid_stats *s)
-{
-	uint64_t *v = (uint64_t *)s;
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(stat_names); i++)
-		v[i] = vcpu_get_stat(vcpu, stat_names[i]);
-}
-
 /* The module's mode. */
 static bool nested_vpid;
 static bool ept;
@@ -450,7 +428,7 @@ static void nested_state_round_trip(struct test_vm *t)
 	read_vpid_stats(t->vcpu, &before);
 	vcpu_nested_state_set(t->vcpu, state);
 	read_vpid_stats(t->vcpu, &after);
-	for (i = 0; i < ARRAY_SIZE(stat_names); i++)
+	for (i = 0; i < NR_VPID_STATS; i++)
 		r[i] += a[i] - b[i];
 	free(state);
 	t->nr_restores++;
@@ -512,16 +490,16 @@ static bool run_prog(struct test_vm *t, const char *name)
 	read_vpid_stats(t->vcpu, &after);
 
 	/* Apart: what KVM_SET_NESTED_STATE counted, see test_nested_state(). */
-	for (i = 0; i < ARRAY_SIZE(stat_names); i++) {
+	for (i = 0; i < NR_VPID_STATS; i++) {
 		dd[i] = a[i] - b[i] - ((uint64_t *)&t->restore_st)[i];
 		if (dd[i] != m[i])
 			ok = false;
 	}
 	if (!ok) {
 		ksft_print_msg("%s: stat deltas differ from the design\n", name);
-		for (i = 0; i < ARRAY_SIZE(stat_names); i++)
+		for (i = 0; i < NR_VPID_STATS; i++)
 			ksft_print_msg("  %-22s got %lu expected %lu\n",
-				       stat_names[i], dd[i], m[i]);
+				       vpid_stat_names[i], dd[i], m[i]);
 	}
 	return ok;
 }
