@@ -5,20 +5,25 @@
  * Each input drives one nested VPID cache through a sequence of operations
  * and checks every result against a reference model, an independent and
  * naive implementation of the same semantics: a list of vpid12 -> vpid02
- * mappings with use timestamps, the set of vpid02s the cache owns, and the
- * owner of every VPID in the global space.  The invariants are checked
- * after every step; any difference aborts.
+ * mappings with use timestamps, the set of vpid02s the cache owns, the
+ * owner of every VPID in the global space and the limit of that space.
+ * The invariants are checked after every step; any difference aborts.
  *
- * Input format: byte 0 is the number of VPIDs left free in the global space
- * at the start (the rest is held as "ballast", kept across inputs so that
- * exhaustion is cheap); then each operation is one byte (value modulo
- * NR_OPS) followed by the argument bytes it reads.  A missing byte reads
- * as 0.
+ * Input format: byte 0 chooses the VPID space for the input (space_arg(),
+ * mostly a small one, so that the reserve and exhaustion are a few
+ * allocations away), byte 1 how many VPIDs the harness takes before the
+ * space is shrunk, so that some may lie above the limit; then each
+ * operation is one byte (value modulo NR_OPS) followed by the argument
+ * bytes it reads.  A missing byte reads as 0.  Every input ends with the
+ * space empty and at its full size.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <asm/vmx.h>
 
 #include "kstub.h"
 #include "vpid.h"
@@ -26,12 +31,18 @@
 #define NR_VPIDS	0xffff		/* VPIDs the allocator can hand out */
 #define NR_ALPHA	20		/* common vpid12s: 1..NR_ALPHA */
 
-enum owner { FREE, BALLAST, HELD, CACHE };
+enum owner { FREE, HELD, CACHE };
 
 enum op {
 	OP_INIT, OP_LOOKUP, OP_LOOKUP2, OP_FIND, OP_INVALIDATE,
 	OP_INVALIDATE_ALL, OP_RELEASE, OP_TAKE, OP_GIVE, OP_DOUBLE_FREE,
-	OP_BAD_FREE, NR_OPS
+	OP_BAD_FREE, OP_SPACE, NR_OPS
+};
+
+/* Space arguments 0xf8..0xff: edge values, valid and invalid. */
+static const unsigned int special_space[8] = {
+	0, 1, VMX_NR_VPIDS + 1, UINT_MAX,
+	VMX_NR_VPIDS, VMX_NR_VPIDS - 1, 0x1000, 0x101,
 };
 
 /* vpid12 arguments 0xe0..0xff: edge values, valid and invalid. */
@@ -59,8 +70,10 @@ static struct {
 
 static struct nested_vpid_cache cache;
 static unsigned char owner[NR_VPIDS + 1];
-static int ballast[NR_VPIDS], held[NR_VPIDS];
-static unsigned int nr_ballast, nr_held;
+static int held[NR_VPIDS];
+static unsigned int nr_held;
+/* VPIDs 1..space - 1 can be allocated. */
+static unsigned int space = VMX_NR_VPIDS;
 
 static const u8 *in;
 static size_t in_len;
@@ -97,9 +110,37 @@ static bool vpid12_valid(u32 vpid12)
 	return vpid12 >= 1 && vpid12 <= 0xffff;
 }
 
+static unsigned int space_arg(u8 a)
+{
+	return a < 0xf8 ? 2U + a : special_space[a - 0xf8];
+}
+
+/* VPIDs that nobody owns, wherever they are. */
+static unsigned int nr_unowned(void)
+{
+	return NR_VPIDS - nr_held - m.nr_owned;
+}
+
+/* VPIDs that can be allocated: those that nobody owns below the limit. */
 static unsigned int nr_free(void)
 {
-	return NR_VPIDS - nr_ballast - nr_held - m.nr_owned;
+	unsigned int v, n = 0;
+
+	/* Every VPID is below the full limit; spare the scan. */
+	if (space == VMX_NR_VPIDS)
+		return nr_unowned();
+	for (v = 1; v < space; v++)
+		n += owner[v] == FREE;
+	return n;
+}
+
+/*
+ * The last quarter of the space is for vCPUs: while no more VPIDs are
+ * free, tags take none and dropped mappings give theirs back.
+ */
+static bool vpids_short(void)
+{
+	return nr_free() <= (space - 1) / 4;
 }
 
 /* Run @stmt and check that it fired exactly @n warnings. */
@@ -147,6 +188,18 @@ static void model_unmap(unsigned int i)
 	m.map[i] = m.map[--m.nr_map];
 }
 
+/* The cache gave @vpid02 back to the global space. */
+static void model_disown(u16 vpid02)
+{
+	unsigned int i;
+
+	for (i = 0; i < m.nr_owned && m.owned[i] != vpid02; i++)
+		;
+	ASSERT(i < m.nr_owned && owner[vpid02] == CACHE);
+	m.owned[i] = m.owned[--m.nr_owned];
+	owner[vpid02] = FREE;
+}
+
 static void model_release(void)
 {
 	while (m.nr_owned)
@@ -158,7 +211,7 @@ static void hold(enum owner who, int *stack, unsigned int *nr)
 {
 	int v = vpid_alloc();
 
-	ASSERT(v > 0 && v <= NR_VPIDS && owner[v] == FREE);
+	ASSERT(v > 0 && (unsigned int)v < space && owner[v] == FREE);
 	owner[v] = who;
 	stack[(*nr)++] = v;
 }
@@ -185,17 +238,18 @@ static void check_invariants(void)
 	int k;
 
 	ASSERT(cache.nr_tags == m.nr);
-	ASSERT(vpid_nr_allocated() == nr_ballast + nr_held + m.nr_owned);
+	ASSERT(vpid_get_space() == space);
+	ASSERT(vpid_nr_allocated() == nr_held + m.nr_owned);
 
 	/* nested_vpid_tag() yields exactly the owned vpid02s, once each. */
 	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++) {
 		v = nested_vpid_tag(&cache, i);
 		if (!v)
 			continue;
-		ASSERT(i < m.nr && v == cache.tags[i].vpid02);
+		ASSERT(i < m.nr && v == cache.slots[i].vpid02);
 		ASSERT(v != 0 && owner[v] == CACHE && model_owns(v));
 		for (j = 0; j < i; j++)
-			ASSERT(cache.tags[j].vpid02 != v);
+			ASSERT(cache.slots[j].vpid02 != v);
 		n++;
 	}
 	ASSERT(n == m.nr_owned);
@@ -214,7 +268,7 @@ static void check_invariants(void)
 	/* Slots: mapped implies owned, no shared vpid12, ranks exact LRU. */
 	n = 0;
 	for (i = 0; i < m.nr; i++) {
-		const struct nested_vpid_tag *t = &cache.tags[i];
+		const struct nested_vpid_slot *t = &cache.slots[i];
 
 		ASSERT(t->lru < m.nr && !seen[t->lru]);
 		seen[t->lru] = 1;
@@ -225,7 +279,7 @@ static void check_invariants(void)
 		k = model_map_index(t->vpid12);
 		ASSERT(k >= 0 && m.map[k].vpid02 == t->vpid02);
 		for (j = 0; j < m.nr; j++) {
-			const struct nested_vpid_tag *u = &cache.tags[j];
+			const struct nested_vpid_slot *u = &cache.slots[j];
 			int l;
 
 			if (j == i || !u->vpid12)
@@ -241,7 +295,7 @@ static void check_invariants(void)
 	ASSERT(n == m.nr_map);
 	/* Slots beyond the slot count own nothing. */
 	for (i = m.nr; i < NESTED_VPID_MAX_TAGS; i++)
-		ASSERT(!cache.tags[i].vpid02 && !cache.tags[i].vpid12);
+		ASSERT(!cache.slots[i].vpid02 && !cache.slots[i].vpid12);
 }
 
 static void op_init(void)
@@ -280,10 +334,10 @@ static void op_lookup(u32 vpid12)
 		/* An owned vpid02 is unmapped: it is reused. */
 		want = NESTED_VPID_MISS;
 		ASSERT(v && model_owns(v) && !model_mapped_vpid02(v));
-	} else if (m.nr_owned < m.nr && nr_free()) {
-		/* A slot allocates. */
+	} else if (m.nr_owned < m.nr && !vpids_short()) {
+		/* A slot allocates, below the limit. */
 		want = NESTED_VPID_MISS;
-		ASSERT(v && owner[v] == FREE);
+		ASSERT(v && v < space && owner[v] == FREE);
 		owner[v] = CACHE;
 		m.owned[m.nr_owned++] = v;
 	} else if (m.nr_map) {
@@ -319,12 +373,59 @@ static void op_invalidate(void)
 {
 	u32 vpid12 = next_vpid12();
 	bool bad = !vpid12_valid(vpid12);
-	int k;
+	int k = bad ? -1 : model_map_index(vpid12);
+	bool give_back = k >= 0 && vpids_short();
+	u16 v = k >= 0 ? m.map[k].vpid02 : 0;
 
 	EXPECT_WARNS(bad, nested_vpid_invalidate(&cache, vpid12));
-	k = bad ? -1 : model_map_index(vpid12);
-	if (k >= 0)
-		model_unmap(k);
+	if (k < 0)
+		return;
+	model_unmap(k);
+	if (give_back)
+		model_disown(v);
+}
+
+static bool cache_owns(u16 vpid02)
+{
+	unsigned int i;
+
+	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
+		if (nested_vpid_tag(&cache, i) == vpid02)
+			return true;
+	return false;
+}
+
+static void op_invalidate_all(void)
+{
+	u16 mapped[NESTED_VPID_MAX_TAGS], gone[NESTED_VPID_MAX_TAGS];
+	unsigned int i, nr_mapped = m.nr_map, nr_gone = 0, free;
+	bool was_short = false;
+
+	for (i = 0; i < nr_mapped; i++)
+		mapped[i] = m.map[i].vpid02;
+	EXPECT_WARNS(0, nested_vpid_invalidate_all(&cache));
+	m.nr_map = 0;
+	for (i = 0; i < nr_mapped; i++) {
+		if (!cache_owns(mapped[i])) {
+			gone[nr_gone++] = mapped[i];
+			model_disown(mapped[i]);
+		}
+	}
+
+	/*
+	 * The mappings are dropped one at a time, in an order the model does
+	 * not know, and each gives its vpid02 back while VPIDs are short.
+	 * Giving back can only end a shortage, so if a mapping kept its
+	 * vpid02, the space is no longer short; and if any went back, the
+	 * space was short before the last one did (one fewer free if it lies
+	 * below the limit).
+	 */
+	if (nr_gone < nr_mapped)
+		ASSERT(!vpids_short());
+	free = nr_free();
+	for (i = 0; i < nr_gone; i++)
+		was_short |= free - (gone[i] < space) <= (space - 1) / 4;
+	ASSERT(!nr_gone || was_short);
 }
 
 static void op_take(void)
@@ -333,6 +434,7 @@ static void op_take(void)
 	int v;
 
 	while (n--) {
+		/* vCPUs may take the reserve too. */
 		if (nr_free()) {
 			hold(HELD, held, &nr_held);
 		} else {
@@ -371,8 +473,8 @@ static void op_bad_free(void)
 		EXPECT_WARNS(1, vpid_free(bad[a % 6]));
 	} else if (a % 6 == 4) {
 		EXPECT_WARNS(0, vpid_free(0));
-	} else if (nr_free()) {
-		/* A VPID that nobody holds. */
+	} else if (nr_unowned()) {
+		/* A VPID that nobody holds, below the limit or not. */
 		for (v = 1 + a * 251 % NR_VPIDS; owner[v] != FREE;
 		     v = v % NR_VPIDS + 1)
 			;
@@ -380,21 +482,36 @@ static void op_bad_free(void)
 	}
 }
 
+/* vpid_set_space() takes 2..VMX_NR_VPIDS and leaves the VPIDs in use. */
+static void op_space(u8 a)
+{
+	unsigned int nr = space_arg(a);
+	bool bad = nr < 2 || nr > VMX_NR_VPIDS;
+	int ret;
+
+	EXPECT_WARNS(0, ret = vpid_set_space(nr));
+	ASSERT(ret == (bad ? -EINVAL : 0));
+	if (!bad)
+		space = nr;
+}
+
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-	unsigned int target;
+	unsigned int n;
+	u8 a;
 
 	in = data;
 	in_len = size;
 
-	/* The previous input left the cache released and nothing held. */
+	/* The previous input left the space empty and at its full size. */
 	memset(&cache, 0, sizeof(cache));
 	memset(&m, 0, sizeof(m));
-	target = NR_VPIDS - next_byte();
-	while (nr_ballast < target)
-		hold(BALLAST, ballast, &nr_ballast);
-	while (nr_ballast > target)
-		unhold(ballast, &nr_ballast, nr_ballast - 1);
+	ASSERT(vpid_nr_allocated() == 0 && vpid_get_space() == VMX_NR_VPIDS);
+	a = next_byte();
+	n = next_byte();
+	while (n--)
+		hold(HELD, held, &nr_held);
+	op_space(a);
 	check_invariants();
 
 	while (in_len) {
@@ -413,8 +530,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			op_invalidate();
 			break;
 		case OP_INVALIDATE_ALL:
-			EXPECT_WARNS(0, nested_vpid_invalidate_all(&cache));
-			m.nr_map = 0;
+			op_invalidate_all();
 			break;
 		case OP_RELEASE:
 			EXPECT_WARNS(0, nested_vpid_release(&cache));
@@ -432,6 +548,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		case OP_BAD_FREE:
 			op_bad_free();
 			break;
+		case OP_SPACE:
+			op_space(next_byte());
+			break;
 		}
 		check_invariants();
 	}
@@ -441,6 +560,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	check_invariants();
 	while (nr_held)
 		unhold(held, &nr_held, nr_held - 1);
-	ASSERT(vpid_nr_allocated() == nr_ballast);
+	/* 0xfc: the full space. */
+	op_space(0xfc);
+	ASSERT(space == VMX_NR_VPIDS && vpid_nr_allocated() == 0);
 	return 0;
 }

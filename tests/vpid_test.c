@@ -5,18 +5,29 @@
  * test and ends with "P passed, F failed, S skipped"; exits non-zero on any
  * failure.
  *
- * Every test must leave the global VPID space empty and consume every
- * warning it provokes (EXPECT_WARN); the runner fails a test otherwise.
+ * Every test must leave the global VPID space empty and at its full size
+ * (tests that shrink it with vpid_set_space() restore VMX_NR_VPIDS), and
+ * consume every warning it provokes (EXPECT_WARN); the runner fails a test
+ * otherwise.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <asm/vmx.h>
+
 #include "kstub.h"
 #include "vpid.h"
 
 #define NR_VPIDS	0xffff	/* VPIDs the allocator can hand out */
+
+/*
+ * Free VPIDs that only vpid_alloc() may take in a space of @space (VPIDs
+ * 1..@space - 1): the last quarter, see the top of vpid.c.
+ */
+#define RESERVE(space)	(((space) - 1) / 4)
 
 static int test_failed;
 
@@ -70,6 +81,32 @@ static unsigned int hold_all(void)
 		n++;
 	}
 	return n;
+}
+
+/* Take up to @n more VPIDs; returns how many were taken. */
+static unsigned int hold_n(unsigned int n)
+{
+	unsigned int i;
+	int v;
+
+	for (i = 0; i < n && (v = vpid_alloc()); i++)
+		held[nr_held++] = v;
+	return i;
+}
+
+/* Free the held VPID @v; false if it is not held. */
+static bool unhold(int v)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_held; i++) {
+		if (held[i] == v) {
+			held[i] = held[--nr_held];
+			vpid_free(v);
+			return true;
+		}
+	}
+	return false;
 }
 
 static void free_held(void)
@@ -544,9 +581,10 @@ static void test_lookup_uninitialised(void)
 
 static void test_exhausted_fallback_and_retry(void)
 {
+	enum { RES = RESERVE(VMX_NR_VPIDS) };
 	struct nested_vpid_cache c = {};
-	u16 v;
-	int freed;
+	unsigned int i;
+	u16 v, w;
 
 	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
 	CHECK_EQ(hold_all(), NR_VPIDS);
@@ -558,43 +596,334 @@ static void test_exhausted_fallback_and_retry(void)
 	CHECK_EQ(lookup(&c, 2, &v), NESTED_VPID_FALLBACK);
 	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS);
 
-	/* One VPID comes back: the next lookup takes it. */
-	freed = held[--nr_held];
-	vpid_free(freed);
+	/* VPIDs come back, but as many as the reserve are for vCPUs only. */
+	for (i = 0; i < RES; i++)
+		vpid_free(held[--nr_held]);
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_FALLBACK);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS - RES);
+
+	/* One more comes back: the next lookup takes one of those freed. */
+	vpid_free(held[--nr_held]);
 	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
-	CHECK_EQ(v, freed);
+	CHECK(v != 0);
+	for (i = 0; i < nr_held; i++)
+		CHECK(held[i] != v);
 	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_HIT);
-	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS - RES);
+	/* Down to the reserve again: 2 evicts 1 rather than allocate. */
+	CHECK_EQ(lookup(&c, 2, &w), NESTED_VPID_EVICT);
+	CHECK_EQ(w, v);
 	nested_vpid_release(&c);
-	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS - 1);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS - RES - 1);
 	free_held();
 }
 
 static void test_exhausted_evicts(void)
 {
 	struct nested_vpid_cache c = {};
-	u16 v1, v2, w;
+	u16 v1, v2, v3, w;
 
 	NEED_TAGS(4);
 	nested_vpid_cache_init(&c, 4);
 	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 3, &v3), NESTED_VPID_MISS);
+	/* Plenty of VPIDs are free: the slot keeps v3 unmapped. */
+	nested_vpid_invalidate(&c, 3);
+	CHECK_EQ(count_tags(&c), 3);
 	hold_all();
-	/* Empty slots remain, but the LRU mapping is evicted instead. */
-	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_EVICT);
+	/* An unmapped owned tag is used before any eviction. */
+	CHECK_EQ(lookup(&c, 4, &w), NESTED_VPID_MISS);
+	CHECK_EQ(w, v3);
+	/* An empty slot remains, but the LRU mapping is evicted instead. */
+	CHECK_EQ(lookup(&c, 5, &w), NESTED_VPID_EVICT);
 	CHECK_EQ(w, v1);
 	CHECK_EQ(nested_vpid_find(&c, 1), 0);
 	CHECK_EQ(lookup(&c, 1, &w), NESTED_VPID_EVICT);
 	CHECK_EQ(w, v2);
+	CHECK_EQ(count_tags(&c), 3);
+
+	/*
+	 * VPIDs are short: a dropped mapping gives its vpid02 back, where a
+	 * vCPU can take it, instead of keeping it for the next vpid12.
+	 */
+	nested_vpid_invalidate(&c, 4);
 	CHECK_EQ(count_tags(&c), 2);
-	/* An unmapped owned tag is used before any eviction. */
-	nested_vpid_invalidate(&c, 3);
-	CHECK_EQ(lookup(&c, 4, &w), NESTED_VPID_MISS);
-	CHECK_EQ(w, v1);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS - 1);
+	CHECK_EQ(nested_vpid_find(&c, 5), v1);
 	CHECK_EQ(nested_vpid_find(&c, 1), v2);
+	CHECK_EQ(hold_n(1), 1);
+	CHECK_EQ(held[nr_held - 1], v3);
+	/* With nothing to reuse, 6 evicts the LRU mapping, 5. */
+	CHECK_EQ(lookup(&c, 6, &w), NESTED_VPID_EVICT);
+	CHECK_EQ(w, v1);
 	nested_vpid_release(&c);
 	free_held();
 	CHECK_EQ(vpid_nr_allocated(), 0);
+}
+
+/* vCPUs can take the last quarter of the space, tags cannot. */
+static void test_reserve(void)
+{
+	enum { RES = RESERVE(VMX_NR_VPIDS) };
+	struct nested_vpid_cache a = {}, b = {};
+	u16 va, vb;
+
+	nested_vpid_cache_init(&a, 1);
+	nested_vpid_cache_init(&b, 1);
+	/* One VPID more than the reserve is free: a tag takes it. */
+	CHECK_EQ(hold_n(NR_VPIDS - RES - 1), NR_VPIDS - RES - 1);
+	CHECK_EQ(lookup(&a, 1, &va), NESTED_VPID_MISS);
+	CHECK(va != 0);
+	/* Down to the reserve: another cache's tag falls back. */
+	vb = 0xdead;
+	CHECK_EQ(lookup(&b, 1, &vb), NESTED_VPID_FALLBACK);
+	CHECK_EQ(vb, 0);
+	CHECK_EQ(count_tags(&b), 0);
+	/* vCPUs take every reserved VPID. */
+	CHECK_EQ(hold_all(), RES);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS);
+	CHECK_EQ(lookup(&a, 1, &vb), NESTED_VPID_HIT);
+	CHECK_EQ(vb, va);
+	nested_vpid_release(&a);
+	nested_vpid_release(&b);
+	free_held();
+}
+
+/* The reserve scales with a shrunk space: 15 VPIDs keep 3 for vCPUs. */
+static void test_reserve_small_space(void)
+{
+	enum { SPACE = 16, RES = RESERVE(SPACE) };
+	struct nested_vpid_cache c[SPACE - RES] = {};
+	unsigned int i;
+	u16 v;
+
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	CHECK_EQ(vpid_get_space(), SPACE);
+	for (i = 0; i < SPACE - RES; i++)
+		nested_vpid_cache_init(&c[i], 1);
+	/* Tags take VPIDs below the limit until only the reserve is free. */
+	for (i = 0; i < SPACE - 1 - RES; i++) {
+		CHECK_EQ(lookup(&c[i], 1, &v), NESTED_VPID_MISS);
+		CHECK(v >= 1 && v < SPACE);
+	}
+	CHECK_EQ(lookup(&c[i], 1, &v), NESTED_VPID_FALLBACK);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES);
+	/* vCPUs take the reserve, and nothing above the limit. */
+	CHECK_EQ(hold_all(), RES);
+	for (i = 0; i < nr_held; i++)
+		CHECK(held[i] >= 1 && held[i] < SPACE);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1);
+	for (i = 0; i < SPACE - RES; i++)
+		nested_vpid_release(&c[i]);
+	free_held();
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+/*
+ * While VPIDs are short, invalidating a vpid12 gives its vpid02 back; once
+ * more than the reserve is free again, a dropped mapping keeps it.
+ */
+static void test_reclaim_invalidate(void)
+{
+	enum { SPACE = 16, RES = RESERVE(SPACE) };
+	struct nested_vpid_cache c = {};
+	u16 v1, v2, w;
+
+	NEED_TAGS(2);
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	nested_vpid_cache_init(&c, 2);
+	/* Leave two more than the reserve free, for the two tags. */
+	CHECK_EQ(hold_n(SPACE - 1 - RES - 2), SPACE - 1 - RES - 2);
+	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES);
+
+	/* Short: v1 goes back to the space. */
+	nested_vpid_invalidate(&c, 1);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
+	CHECK_EQ(count_tags(&c), 1);
+	CHECK_EQ(nested_vpid_find(&c, 1), 0);
+	CHECK_EQ(nested_vpid_find(&c, 2), v2);
+
+	/* No longer short: v2 stays in its slot, and is reused for 3. */
+	nested_vpid_invalidate(&c, 2);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
+	CHECK_EQ(count_tags(&c), 1);
+	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_MISS);
+	CHECK_EQ(w, v2);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
+
+	/* The slot that gave its vpid02 back allocates anew. */
+	CHECK_EQ(lookup(&c, 1, &w), NESTED_VPID_MISS);
+	CHECK(w != 0 && w != v2);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES);
+	nested_vpid_release(&c);
+	free_held();
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+/*
+ * Invalidating every mapping while short gives vpid02s back one slot at a
+ * time, as long as the space is still short: the rest keep theirs.
+ */
+static void test_reclaim_invalidate_all(void)
+{
+	enum { SPACE = 16, RES = RESERVE(SPACE) };
+	struct nested_vpid_cache c = {};
+	unsigned int i;
+	u16 v;
+
+	NEED_TAGS(4);
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	nested_vpid_cache_init(&c, 4);
+	for (i = 1; i <= 4; i++)
+		CHECK_EQ(lookup(&c, i, &v), NESTED_VPID_MISS);
+	/* Two fewer than the reserve stay free. */
+	CHECK_EQ(hold_n(SPACE - 1 - 4 - (RES - 2)), SPACE - 1 - 4 - (RES - 2));
+
+	/* Three mappings must go to get above the reserve; one keeps its tag. */
+	nested_vpid_invalidate_all(&c);
+	for (i = 1; i <= 4; i++)
+		CHECK_EQ(nested_vpid_find(&c, i), 0);
+	CHECK_EQ(count_tags(&c), 1);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - (RES + 1));
+
+	/* The kept tag is reused; the next slot allocates, then it's short. */
+	CHECK_EQ(lookup(&c, 5, &v), NESTED_VPID_MISS);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - (RES + 1));
+	CHECK_EQ(lookup(&c, 6, &v), NESTED_VPID_MISS);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES);
+	CHECK_EQ(lookup(&c, 7, &v), NESTED_VPID_EVICT);
+	CHECK_EQ(count_tags(&c), 2);
+
+	/* vCPUs take the reserve; then both tags go back, and to them. */
+	CHECK_EQ(hold_all(), RES);
+	nested_vpid_invalidate_all(&c);
+	CHECK_EQ(count_tags(&c), 0);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - 2);
+	CHECK_EQ(hold_all(), 2);
+	nested_vpid_release(&c);
+	free_held();
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+/* With more than the reserve free, dropped mappings keep their vpid02s. */
+static void test_no_reclaim_when_not_short(void)
+{
+	enum { SPACE = 16, RES = RESERVE(SPACE) };
+	struct nested_vpid_cache c = {};
+	u16 v1, v2, w;
+
+	NEED_TAGS(2);
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	nested_vpid_cache_init(&c, 2);
+	/* After the two tags, one more than the reserve is free. */
+	CHECK_EQ(hold_n(SPACE - 1 - RES - 3), SPACE - 1 - RES - 3);
+	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
+	nested_vpid_invalidate(&c, 1);
+	nested_vpid_invalidate_all(&c);
+	CHECK_EQ(count_tags(&c), 2);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
+	/* Both are reused without allocation. */
+	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_MISS);
+	CHECK(w == v1 || w == v2);
+	CHECK_EQ(lookup(&c, 4, &w), NESTED_VPID_MISS);
+	CHECK(w == v1 || w == v2);
+	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
+	nested_vpid_release(&c);
+	free_held();
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+static void test_set_space_bounds(void)
+{
+	struct nested_vpid_cache c = {};
+	u16 v;
+
+	CHECK_EQ(vpid_get_space(), VMX_NR_VPIDS);
+	CHECK_EQ(vpid_set_space(0), -EINVAL);
+	CHECK_EQ(vpid_set_space(1), -EINVAL);
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS + 1), -EINVAL);
+	CHECK_EQ(vpid_set_space(UINT_MAX), -EINVAL);
+	CHECK_EQ(vpid_get_space(), VMX_NR_VPIDS);
+
+	/* The smallest space has one VPID and no reserve: a tag may take it. */
+	CHECK_EQ(vpid_set_space(2), 0);
+	CHECK_EQ(vpid_get_space(), 2);
+	nested_vpid_cache_init(&c, 1);
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(vpid_alloc(), 0);
+	nested_vpid_release(&c);
+	CHECK_EQ(hold_all(), 1);
+	CHECK_EQ(held[0], 1);
+	free_held();
+	/* An invalid value leaves a shrunk space alone too. */
+	CHECK_EQ(vpid_set_space(1), -EINVAL);
+	CHECK_EQ(vpid_get_space(), 2);
+
+	/* The full space is valid, and every VPID can be had again. */
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+	CHECK_EQ(vpid_get_space(), VMX_NR_VPIDS);
+	CHECK_EQ(hold_all(), NR_VPIDS);
+	free_held();
+}
+
+/*
+ * VPIDs in use above a lowered limit stay allocated until freed, are not
+ * handed out again while the limit stands, and do not make the VPIDs free
+ * below it look taken.
+ */
+static void test_set_space_above_limit(void)
+{
+	enum { SPACE = 16, FREED = 8, RES = RESERVE(SPACE) };
+	struct nested_vpid_cache c[FREED - RES + 1] = {};
+	unsigned int i;
+	u16 v;
+	int w;
+
+	CHECK_EQ(hold_all(), NR_VPIDS);
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS);
+	CHECK(unhold(SPACE));
+	CHECK(unhold(NR_VPIDS));
+	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS - 2);
+	CHECK_EQ(vpid_alloc(), 0);
+
+	/* FREED VPIDs below the limit come back: tags leave the reserve. */
+	for (w = 1; w <= FREED; w++)
+		CHECK(unhold(w));
+	for (i = 0; i < FREED - RES + 1; i++)
+		nested_vpid_cache_init(&c[i], 1);
+	for (i = 0; i < FREED - RES; i++) {
+		CHECK_EQ(lookup(&c[i], 1, &v), NESTED_VPID_MISS);
+		CHECK(v >= 1 && v <= FREED);
+	}
+	CHECK_EQ(lookup(&c[FREED - RES], 1, &v), NESTED_VPID_FALLBACK);
+	for (i = 0; i < RES; i++) {
+		CHECK_EQ(hold_n(1), 1);
+		CHECK(held[nr_held - 1] >= 1 && held[nr_held - 1] <= FREED);
+	}
+	CHECK_EQ(vpid_alloc(), 0);
+
+	/*
+	 * The full space again: the two freed above the old limit can be
+	 * had, by vCPUs only, since two is far below the reserve.
+	 */
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+	CHECK_EQ(lookup(&c[FREED - RES], 1, &v), NESTED_VPID_FALLBACK);
+	CHECK_EQ(hold_n(1), 1);
+	w = held[nr_held - 1];
+	CHECK(w == SPACE || w == NR_VPIDS);
+	CHECK_EQ(hold_n(1), 1);
+	CHECK_EQ(held[nr_held - 1], w == SPACE ? NR_VPIDS : SPACE);
+	CHECK_EQ(vpid_alloc(), 0);
+	for (i = 0; i < FREED - RES + 1; i++)
+		nested_vpid_release(&c[i]);
+	free_held();
 }
 
 static void test_one_slot_equals_upstream(void)
@@ -643,7 +972,7 @@ static void test_tag_visit(void)
 		if (!w)
 			continue;
 		CHECK(i < 3);
-		CHECK_EQ(w, c.tags[i].vpid02);
+		CHECK_EQ(w, c.slots[i].vpid02);
 		seen |= (w == v1) << 0 | (w == v2) << 1 | (w == v3) << 2;
 		n++;
 	}
@@ -704,6 +1033,13 @@ static const struct {
 	T(lookup_uninitialised),
 	T(exhausted_fallback_and_retry),
 	T(exhausted_evicts),
+	T(reserve),
+	T(reserve_small_space),
+	T(reclaim_invalidate),
+	T(reclaim_invalidate_all),
+	T(no_reclaim_when_not_short),
+	T(set_space_bounds),
+	T(set_space_above_limit),
 	T(one_slot_equals_upstream),
 	T(tag_visit),
 	T(two_caches_share_space),
@@ -726,6 +1062,14 @@ int main(void)
 				test_warn_last);
 			test_failed = 1;
 		}
+		if (vpid_get_space() != VMX_NR_VPIDS) {
+			fprintf(stderr, "%s: left the space at %u\n",
+				tests[i].name, vpid_get_space());
+			test_failed = 1;
+			vpid_set_space(VMX_NR_VPIDS);
+		}
+		/* A failed test may return early: do not fail the next. */
+		free_held();
 		if (vpid_nr_allocated()) {
 			fprintf(stderr, "%s: leaked %u VPID(s)\n",
 				tests[i].name, vpid_nr_allocated());

@@ -55,6 +55,20 @@ static inline unsigned long find_next_zero_bit(const unsigned long *addr,
 	return size;
 }
 
+/* Number of bits set among the first @nbits. */
+static inline unsigned int bitmap_weight(const unsigned long *src,
+					 unsigned int nbits)
+{
+	unsigned int i, w = 0;
+
+	for (i = 0; i < nbits / BITS_PER_LONG; i++)
+		w += __builtin_popcountl(src[i]);
+	if (nbits % BITS_PER_LONG)
+		w += __builtin_popcountl(src[i] &
+					 ~(~0UL << (nbits % BITS_PER_LONG)));
+	return w;
+}
+
 static inline unsigned long find_first_zero_bit(const unsigned long *addr,
 						unsigned long size)
 {

@@ -27,10 +27,15 @@
  * its previous user: another vpid12 of this vCPU, or, for a VPID fresh from
  * the allocator, whatever vCPU or VM owned it before.  A hit never flushes.
  *
- * When no vpid02 can be had because the global space is exhausted, the
- * lookup falls back: L2 runs with vpid01, which the caller must flush on
- * nested VM-Enter and VM-Exit, as KVM does without a vpid02.  A later
- * lookup tries again.
+ * vCPUs need their vpid01 more than their L2s need tags: without vpid01 a
+ * vCPU flushes on every VM-Enter and VM-Exit, and so do its L2s.  So the
+ * last quarter of the space is kept for vpid01s: a slot takes a vpid02
+ * only while more VPIDs than that reserve are free.  While the space is
+ * that short, a slot whose mapping is dropped also gives its vpid02 back
+ * instead of keeping it for reuse.  When no vpid02 can be had, the lookup
+ * falls back: L2 runs with vpid01, which the caller must flush on nested
+ * VM-Enter and VM-Exit, as KVM does without a vpid02; a vCPU without
+ * vpid01 runs L2 with VPID disabled.  A later lookup tries again.
  *
  * A mapping stays valid only as long as the TLB may hold nothing for the
  * vpid02 but what the vpid12 put there.  INVVPID by L1 drops the mapping
@@ -39,11 +44,18 @@
  * itself, on the pCPU that holds the tag's entries.  SMM drops every
  * mapping; VMXOFF and restoring nested state release every tag; running
  * vmcs02 on a new pCPU flushes every tag.  A dropped mapping keeps its
- * vpid02 in the slot for reuse, and the next assignment flushes it.
+ * vpid02 in the slot for reuse (unless VPIDs are short, see above), and
+ * the next assignment flushes it.
+ *
+ * For testing, the space can be shrunk at run time (vpid_set_space()), so
+ * that exhaustion, the reserve and the fallbacks can be reached with a few
+ * vCPUs.  VPIDs above a shrunk limit that are in use stay valid until
+ * freed.
  */
 
 #include <linux/bitmap.h>
 #include <linux/bug.h>
+#include <linux/errno.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <asm/vmx.h>
@@ -52,28 +64,85 @@
 
 static DECLARE_BITMAP(vmx_vpid_bitmap, VMX_NR_VPIDS);
 static unsigned int vmx_vpid_nr_used;
+/* VPIDs below this limit can be allocated; VMX_NR_VPIDS but for tests. */
+static unsigned int vmx_vpid_space = VMX_NR_VPIDS;
 static DEFINE_SPINLOCK(vmx_vpid_lock);
+
+/* Free VPIDs below the limit; vmx_vpid_lock held. */
+static unsigned int vpid_nr_free(void)
+{
+	unsigned int used = vmx_vpid_nr_used;
+
+	/*
+	 * Below a shrunk limit only the VPIDs in use there count: those in
+	 * use above it must not make the free ones below look taken.
+	 */
+	if (vmx_vpid_space < VMX_NR_VPIDS)
+		used = bitmap_weight(vmx_vpid_bitmap, vmx_vpid_space);
+	return vmx_vpid_space - 1 - used;
+}
+
+/* VPIDs that only vpid_alloc() may take, see the top of this file. */
+static unsigned int vpid_nr_reserved(void)
+{
+	return (vmx_vpid_space - 1) / 4;
+}
+
+/* Allocate a VPID if more than @reserve are free; vmx_vpid_lock held. */
+static int __vpid_alloc(unsigned int reserve)
+{
+	unsigned long vpid;
+
+	if (vpid_nr_free() <= reserve)
+		return 0;
+	/* VPID 0 is the host's. */
+	vpid = find_next_zero_bit(vmx_vpid_bitmap, vmx_vpid_space, 1);
+	/* Cannot happen: vpid_nr_free() counted one. */
+	if (WARN_ON_ONCE(vpid >= vmx_vpid_space))
+		return 0;
+	__set_bit(vpid, vmx_vpid_bitmap);
+	vmx_vpid_nr_used++;
+	return vpid;
+}
 
 /**
  * vpid_alloc - allocate a VPID from the global space
  *
- * Return: a VPID in 1..VMX_NR_VPIDS - 1, or 0 if the space is exhausted.
+ * For a vCPU's own VPID (vpid01), which may take the last free VPID.
+ *
+ * Return: a VPID below the limit of vpid_set_space(), 1..VMX_NR_VPIDS - 1
+ * unless shrunk for testing, or 0 if the space is exhausted.
  */
 int vpid_alloc(void)
 {
-	unsigned long vpid;
+	int vpid;
 
 	spin_lock(&vmx_vpid_lock);
-	/* VPID 0 is the host's. */
-	vpid = find_next_zero_bit(vmx_vpid_bitmap, VMX_NR_VPIDS, 1);
-	if (vpid < VMX_NR_VPIDS) {
-		__set_bit(vpid, vmx_vpid_bitmap);
-		vmx_vpid_nr_used++;
-	} else {
-		vpid = 0;
-	}
+	vpid = __vpid_alloc(0);
 	spin_unlock(&vmx_vpid_lock);
 	return vpid;
+}
+
+/* A vpid02 for a tag, or 0 if the space is down to the reserve. */
+static u16 vpid_alloc_nested(void)
+{
+	int vpid;
+
+	spin_lock(&vmx_vpid_lock);
+	vpid = __vpid_alloc(vpid_nr_reserved());
+	spin_unlock(&vmx_vpid_lock);
+	return vpid;
+}
+
+/* True if tags cannot get a vpid02 now, and unmapped ones should go. */
+static bool vpid_nested_short(void)
+{
+	bool ret;
+
+	spin_lock(&vmx_vpid_lock);
+	ret = vpid_nr_free() <= vpid_nr_reserved();
+	spin_unlock(&vmx_vpid_lock);
+	return ret;
 }
 
 /**
@@ -115,18 +184,52 @@ unsigned int vpid_nr_allocated(void)
 	return nr;
 }
 
+/**
+ * vpid_set_space - limit the VPIDs that can be allocated, for testing
+ * @nr: VPIDs 1..@nr - 1 can be allocated; 2..VMX_NR_VPIDS
+ *
+ * VPIDs in use at or above the new limit stay valid until freed.
+ *
+ * Return: 0, or -EINVAL if @nr is out of range.
+ */
+int vpid_set_space(unsigned int nr)
+{
+	if (nr < 2 || nr > VMX_NR_VPIDS)
+		return -EINVAL;
+
+	spin_lock(&vmx_vpid_lock);
+	vmx_vpid_space = nr;
+	spin_unlock(&vmx_vpid_lock);
+	return 0;
+}
+
+/**
+ * vpid_get_space - the limit set by vpid_set_space()
+ *
+ * Return: one more than the highest VPID that can be allocated.
+ */
+unsigned int vpid_get_space(void)
+{
+	unsigned int nr;
+
+	spin_lock(&vmx_vpid_lock);
+	nr = vmx_vpid_space;
+	spin_unlock(&vmx_vpid_lock);
+	return nr;
+}
+
 static bool nested_vpid12_valid(u32 vpid12)
 {
 	return vpid12 && vpid12 < VMX_NR_VPIDS;
 }
 
 /* Index of the slot that maps @vpid12, or -1. */
-static int nested_vpid_slot(const struct nested_vpid_cache *c, u32 vpid12)
+static int nested_vpid_find_slot(const struct nested_vpid_cache *c, u32 vpid12)
 {
 	unsigned int i;
 
 	for (i = 0; i < c->nr_tags; i++) {
-		if (c->tags[i].vpid12 == vpid12)
+		if (c->slots[i].vpid12 == vpid12)
 			return i;
 	}
 	return -1;
@@ -134,13 +237,13 @@ static int nested_vpid_slot(const struct nested_vpid_cache *c, u32 vpid12)
 
 /* Make @t the most recently used slot; the ranks stay a permutation. */
 static void nested_vpid_touch(struct nested_vpid_cache *c,
-			      struct nested_vpid_tag *t)
+			      struct nested_vpid_slot *t)
 {
 	unsigned int i;
 
 	for (i = 0; i < c->nr_tags; i++) {
-		if (c->tags[i].lru < t->lru)
-			c->tags[i].lru++;
+		if (c->slots[i].lru < t->lru)
+			c->slots[i].lru++;
 	}
 	t->lru = 0;
 }
@@ -150,16 +253,16 @@ static void nested_vpid_touch(struct nested_vpid_cache *c,
  * *res to NESTED_VPID_MISS or NESTED_VPID_EVICT and returns the slot with
  * its vpid02 allocated, or returns NULL if there is none to be had.
  */
-static struct nested_vpid_tag *
+static struct nested_vpid_slot *
 nested_vpid_assign_slot(struct nested_vpid_cache *c,
 			enum nested_vpid_result *res)
 {
-	struct nested_vpid_tag *t, *empty = NULL, *lru = NULL;
+	struct nested_vpid_slot *t, *empty = NULL, *lru = NULL;
 	unsigned int i;
 
 	*res = NESTED_VPID_MISS;
 	for (i = 0; i < c->nr_tags; i++) {
-		t = &c->tags[i];
+		t = &c->slots[i];
 		if (t->vpid12) {
 			if (!lru || t->lru > lru->lru)
 				lru = t;
@@ -171,7 +274,7 @@ nested_vpid_assign_slot(struct nested_vpid_cache *c,
 	}
 
 	if (empty) {
-		empty->vpid02 = vpid_alloc();
+		empty->vpid02 = vpid_alloc_nested();
 		if (empty->vpid02)
 			return empty;
 	}
@@ -201,7 +304,7 @@ void nested_vpid_cache_init(struct nested_vpid_cache *c, unsigned int nr_tags)
 		nr_tags = NESTED_VPID_MAX_TAGS;
 
 	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
-		c->tags[i] = (struct nested_vpid_tag){ .lru = i };
+		c->slots[i] = (struct nested_vpid_slot){ .lru = i };
 	c->nr_tags = nr_tags;
 }
 
@@ -224,16 +327,16 @@ enum nested_vpid_result nested_vpid_lookup(struct nested_vpid_cache *c,
 					   u32 vpid12, u16 *vpid02)
 {
 	enum nested_vpid_result res = NESTED_VPID_HIT;
-	struct nested_vpid_tag *t;
+	struct nested_vpid_slot *t;
 	int i;
 
 	*vpid02 = 0;
 	if (WARN_ON_ONCE(!c->nr_tags || !nested_vpid12_valid(vpid12)))
 		return NESTED_VPID_FALLBACK;
 
-	i = nested_vpid_slot(c, vpid12);
+	i = nested_vpid_find_slot(c, vpid12);
 	if (i >= 0) {
-		t = &c->tags[i];
+		t = &c->slots[i];
 	} else {
 		t = nested_vpid_assign_slot(c, &res);
 		if (!t)
@@ -262,8 +365,22 @@ u16 nested_vpid_find(const struct nested_vpid_cache *c, u32 vpid12)
 	if (WARN_ON_ONCE(!nested_vpid12_valid(vpid12)))
 		return 0;
 
-	i = nested_vpid_slot(c, vpid12);
-	return i >= 0 ? c->tags[i].vpid02 : 0;
+	i = nested_vpid_find_slot(c, vpid12);
+	return i >= 0 ? c->slots[i].vpid02 : 0;
+}
+
+/*
+ * Drop a slot's mapping.  The slot keeps its vpid02 for the next vpid12,
+ * unless VPIDs are short: then the vpid02 goes back to the global space,
+ * where a vCPU without any VPID, or an L2 without a tag, can use it.
+ */
+static void nested_vpid_unmap(struct nested_vpid_slot *t)
+{
+	t->vpid12 = 0;
+	if (vpid_nested_short()) {
+		vpid_free(t->vpid02);
+		t->vpid02 = 0;
+	}
 }
 
 /**
@@ -271,8 +388,8 @@ u16 nested_vpid_find(const struct nested_vpid_cache *c, u32 vpid12)
  * @c: the vCPU's cache
  * @vpid12: L1's VPID, 1..VMX_NR_VPIDS - 1
  *
- * The slot keeps its vpid02 for reuse; the next lookup of @vpid12 misses
- * and so flushes.
+ * The slot keeps its vpid02 for reuse, unless VPIDs are short; the next
+ * lookup of @vpid12 misses and so flushes.
  */
 void nested_vpid_invalidate(struct nested_vpid_cache *c, u32 vpid12)
 {
@@ -281,23 +398,25 @@ void nested_vpid_invalidate(struct nested_vpid_cache *c, u32 vpid12)
 	if (WARN_ON_ONCE(!nested_vpid12_valid(vpid12)))
 		return;
 
-	i = nested_vpid_slot(c, vpid12);
+	i = nested_vpid_find_slot(c, vpid12);
 	if (i >= 0)
-		c->tags[i].vpid12 = 0;
+		nested_vpid_unmap(&c->slots[i]);
 }
 
 /**
  * nested_vpid_invalidate_all - drop every mapping
  * @c: the vCPU's cache
  *
- * The slots keep their vpid02s for reuse.
+ * The slots keep their vpid02s for reuse, unless VPIDs are short.
  */
 void nested_vpid_invalidate_all(struct nested_vpid_cache *c)
 {
 	unsigned int i;
 
-	for (i = 0; i < c->nr_tags; i++)
-		c->tags[i].vpid12 = 0;
+	for (i = 0; i < c->nr_tags; i++) {
+		if (c->slots[i].vpid12)
+			nested_vpid_unmap(&c->slots[i]);
+	}
 }
 
 /**
@@ -313,8 +432,8 @@ void nested_vpid_release(struct nested_vpid_cache *c)
 	unsigned int i;
 
 	for (i = 0; i < c->nr_tags; i++) {
-		vpid_free(c->tags[i].vpid02);
-		c->tags[i].vpid02 = 0;
-		c->tags[i].vpid12 = 0;
+		vpid_free(c->slots[i].vpid02);
+		c->slots[i].vpid02 = 0;
+		c->slots[i].vpid12 = 0;
 	}
 }

@@ -11,10 +11,10 @@
  * Lookup on a miss takes, in this order: the first unmapped slot that
  * already owns a vpid02 (no global allocation), the first slot that owns
  * none (its vpid02 is allocated now), the least recently used mapping
- * (evicted).  When the global space is exhausted the LRU mapping is evicted
- * even though empty slots remain: reusing a tag this vCPU already owns beats
- * falling back to vpid01.  Only a cache without any mapping and without a
- * spare vpid02 falls back.
+ * (evicted).  When the global space is down to the VPIDs kept for vpid01s,
+ * the LRU mapping is evicted even though empty slots remain: reusing a tag
+ * this vCPU already owns beats falling back to vpid01.  Only a cache
+ * without any mapping and without a spare vpid02 falls back.
  *
  * The cache takes no lock: each vCPU owns its cache and uses it from vCPU
  * context only.
@@ -22,14 +22,14 @@
 
 #define NESTED_VPID_MAX_TAGS	CONFIG_KVM_INTEL_NESTED_VPID_TAGS
 
-struct nested_vpid_tag {
+struct nested_vpid_slot {
 	u16 vpid12;	/* L1's VPID this slot maps, 0 if unmapped */
 	u16 vpid02;	/* VPID owned by this slot, 0 if none allocated */
 	u8 lru;		/* recency rank among slots, 0 = most recently used */
 };
 
 struct nested_vpid_cache {
-	struct nested_vpid_tag tags[NESTED_VPID_MAX_TAGS];
+	struct nested_vpid_slot slots[NESTED_VPID_MAX_TAGS];
 	u8 nr_tags;	/* slots in use, 0 if not initialised */
 };
 
@@ -43,6 +43,8 @@ enum nested_vpid_result {
 int vpid_alloc(void);
 void vpid_free(int vpid);
 unsigned int vpid_nr_allocated(void);
+int vpid_set_space(unsigned int nr);
+unsigned int vpid_get_space(void);
 
 void nested_vpid_cache_init(struct nested_vpid_cache *c, unsigned int nr_tags);
 enum nested_vpid_result nested_vpid_lookup(struct nested_vpid_cache *c,
@@ -62,7 +64,7 @@ void nested_vpid_release(struct nested_vpid_cache *c);
 static inline u16 nested_vpid_tag(const struct nested_vpid_cache *c,
 				  unsigned int i)
 {
-	return i < c->nr_tags ? c->tags[i].vpid02 : 0;
+	return i < c->nr_tags ? c->slots[i].vpid02 : 0;
 }
 
 #endif /* __KVM_X86_VMX_VPID_H */

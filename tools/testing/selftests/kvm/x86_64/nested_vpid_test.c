@@ -285,8 +285,14 @@ static void model_enter(uint16_t vpid12)
 	int i, s;
 
 	if (!vpid12) {
-		/* VPID disabled: vpid01 is flushed on entry and on exit. */
+		/*
+		 * VPID disabled: vpid01 is flushed on entry and on exit.  With
+		 * shadow paging the flush syncs the shadow pages that every
+		 * vpid12 shares, so the next vpid12 syncs again.
+		 */
 		model.st.flushes += 2;
+		if (!ept)
+			model.last_vpid = 0;
 		return;
 	}
 
@@ -364,6 +370,9 @@ static int add_op(uint32_t code, uint32_t flags, uint64_t vpid, uint64_t type,
 		}
 		break;
 	case OP_INVVPID:
+		/* ept=0: one address synced for one VPID, all sync again. */
+		if (type == INVVPID_INDIVIDUAL && !ept)
+			model.last_vpid = 0;
 		if (type == INVVPID_ALL) {
 			for (s = 0; s < nr_tags; s++)
 				model.slot[s].vpid12 = 0;
@@ -381,10 +390,17 @@ static int add_op(uint32_t code, uint32_t flags, uint64_t vpid, uint64_t type,
 	return ++prog.nr;	/* index in results[] */
 }
 
-static void prog_start(void)
+/* A new program that goes on from L1's current state. */
+static void prog_continue(void)
 {
 	memset(&prog.ops, 0, sizeof(prog.ops));
 	prog.nr = 0;
+}
+
+/* A new program that starts with VMXOFF, VMXON and a fresh vmcs12. */
+static void prog_start(void)
+{
+	prog_continue();
 	add_op(OP_RESET, 0, 0, 0, 0, 0);
 	memset(&model.st, 0, sizeof(model.st));
 }
@@ -407,6 +423,8 @@ struct test_vm {
 	bool restored_in_l2;
 	/* Stats counted by KVM_SET_NESTED_STATE itself. */
 	struct vpid_stats restore_st;
+	/* What the host does when L2 stops at F_L2_SYNC. */
+	void (*on_l2_sync)(struct test_vm *t);
 };
 
 static void nested_state_round_trip(struct test_vm *t)
@@ -451,7 +469,7 @@ static void run_vcpu(struct test_vm *t, struct kvm_vcpu *vcpu)
 				return;
 			TEST_ASSERT(uc.args[1] == STAGE_L2 && t,
 				    "Unexpected stage %lu", uc.args[1]);
-			nested_state_round_trip(t);
+			t->on_l2_sync(t);
 			break;
 		default:
 			TEST_FAIL("Unknown ucall %lu", uc.cmd);
@@ -513,6 +531,7 @@ static void setup_test_vm(struct test_vm *t)
 	memset(t, 0, sizeof(*t));
 	vm = vm_create_with_one_vcpu(&t->vcpu, l1_guest_code);
 	t->vm = vm;
+	t->on_l2_sync = nested_state_round_trip;
 
 	/* TEST_GVA -> A (or B), in a page table of its own. */
 	a = vm_phy_page_alloc(vm, KVM_GUEST_PAGE_TABLE_MIN_PADDR, 0);
@@ -904,76 +923,401 @@ static void test_nested_state(struct test_vm *t)
 }
 
 /*
- * 6. With shadow paging (ept=0) KVM's unsync shadow pages act as L2's TLB:
- * rewrite TEST_GVA's PTE from A to B without INVLPG, and check that L2
- * reads B after what architecturally invalidates its old translation.
+ * 6. Staleness: what L2 reads at TEST_GVA while L1 rewrites its PTE from A
+ * to B and back, without or with invalidations.  The SDM bounds what a
+ * VPID may read: an entry cached while the VPID ran with the old PTE, or
+ * the current PTE; after an invalidation that covers the address (INVVPID
+ * of the VPID, VM-Enter with VPID disabled for VPID 0), only the current
+ * PTE; and never a translation that was not in the page tables while the
+ * VPID ran.  Each read below states what the SDM allows.
+ *
+ * Without EPT, KVM's unsync shadow pages keep L2's old translation until
+ * something syncs them, exactly like a TLB, and deterministically: there a
+ * read after the rewrite and before any invalidation must still see A, or
+ * the case would prove nothing.  With EPT, only real hardware can keep
+ * entries; under an emulator that flushes its TLB on every VM-Enter
+ * (vm/init sets NESTED_VPID_EMULATED) the cases would prove nothing.
  */
-enum { STALE_SWITCH, STALE_INVVPID, STALE_VMXOFF, STALE_NESTED_STATE };
+#define MAY_A		BIT(0)
+#define MAY_B		BIT(1)
+/* Read after a rewrite without invalidation: cached A, or B. */
+#define MAY_STALE	(ept ? MAY_A | MAY_B : MAY_A)
 
-static void test_stale(struct test_vm *t, int how, int type)
+/* S_END (0) ends a case's steps. */
+enum stale_step_op { S_END, S_PTE_A, S_PTE_B, S_READ, S_INVVPID, S_RESET };
+
+struct stale_step {
+	enum stale_step_op op;
+	int vpid;		/* S_READ, S_INVVPID; NEW_VPID: never used */
+	int may;		/* S_READ: MAY_A, MAY_B or both; STALE: MAY_STALE */
+	uint32_t flags;		/* S_READ: F_L2_SYNC for a nested state trip */
+	int type;		/* S_INVVPID */
+};
+
+#define NEW_VPID	-1
+#define STALE		-1
+#define PTE_A		{ S_PTE_A }
+#define PTE_B		{ S_PTE_B }
+#define READ(v, m)	{ S_READ, (v), (m) }
+#define READ_SYNC(v, m)	{ S_READ, (v), (m), F_L2_SYNC }
+#define INVVPID(t, v)	{ S_INVVPID, (v), 0, 0, (t) }
+#define MAX_STEPS	8
+
+struct stale_case {
+	const char *name;
+	bool needs_vpid;	/* meaningless when every entry flushes */
+	int type;		/* an INVVPID type the case needs, or -1 */
+	struct stale_step steps[MAX_STEPS];
+};
+
+static const struct stale_case stale_cases[] = {
+	/* A VPID that never ran cannot have cached A. */
+	{ "stale_new_vpid", true, -1,
+	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
+	    READ(NEW_VPID, MAY_B) } },
+	/*
+	 * VM-Enter with VPID disabled flushes VPID 0 only; VPID 1 never ran
+	 * while the PTE held B, so it can never read B.
+	 */
+	{ "stale_vpid_off_between", true, -1,
+	  { PTE_A, READ(1, MAY_A), PTE_B, READ(0, MAY_B), PTE_A,
+	    READ(1, MAY_A) } },
+	/* INVVPID of each type naming the VPID that ran last. */
+	{ "stale_invvpid_individual", true, INVVPID_INDIVIDUAL,
+	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
+	    INVVPID(INVVPID_INDIVIDUAL, 1), READ(1, MAY_B) } },
+	{ "stale_invvpid_single", true, INVVPID_SINGLE,
+	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
+	    INVVPID(INVVPID_SINGLE, 1), READ(1, MAY_B) } },
+	{ "stale_invvpid_all", true, INVVPID_ALL,
+	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
+	    INVVPID(INVVPID_ALL, 0), READ(1, MAY_B) } },
+	{ "stale_invvpid_single_globals", true, INVVPID_SINGLE_GLOBALS,
+	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
+	    INVVPID(INVVPID_SINGLE_GLOBALS, 1), READ(1, MAY_B) } },
+	/* INVVPID naming a VPID other than the one that ran last. */
+	{ "stale_invvpid_individual_other", true, INVVPID_INDIVIDUAL,
+	  { PTE_A, READ(2, MAY_A), READ(1, MAY_A), PTE_B,
+	    INVVPID(INVVPID_INDIVIDUAL, 2), READ(2, MAY_B),
+	    READ(1, MAY_A | MAY_B) } },
+	{ "stale_invvpid_single_other", true, INVVPID_SINGLE,
+	  { PTE_A, READ(2, MAY_A), READ(1, MAY_A), PTE_B,
+	    INVVPID(INVVPID_SINGLE, 2), READ(2, MAY_B),
+	    READ(1, MAY_A | MAY_B) } },
+	{ "stale_invvpid_single_globals_other", true, INVVPID_SINGLE_GLOBALS,
+	  { PTE_A, READ(2, MAY_A), READ(1, MAY_A), PTE_B,
+	    INVVPID(INVVPID_SINGLE_GLOBALS, 2), READ(2, MAY_B),
+	    READ(1, MAY_A | MAY_B) } },
+	/* KVM's own guarantees: a new VMXON or restored state starts clean. */
+	{ "stale_vmxoff_vmxon", true, -1,
+	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE), { S_RESET },
+	    READ(1, MAY_B) } },
+	{ "stale_nested_state", true, -1,
+	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
+	    READ_SYNC(1, MAY_B) } },
+};
+
+static void test_stale(struct test_vm *t, const struct stale_case *c,
+		       bool emulated)
 {
-	int r_stale, r_fresh;
-	char name[64];
-	bool ok;
+	static int new_vpid = 0x100;	/* never used before in this VM */
+	int r[MAX_STEPS] = {}, i, may;
+	bool ok = true;
 
-	if (how == STALE_INVVPID)
-		snprintf(name, sizeof(name), "stale_invvpid_%s",
-			 invvpid_names[type]);
-	else
-		snprintf(name, sizeof(name), "stale_%s",
-			 how == STALE_SWITCH ? "vpid_switch" :
-			 how == STALE_VMXOFF ? "vmxoff_vmxon" : "nested_state");
-	if (skip_if(ept, name,
-		    "ept=1: Bochs flushes its TLB on VM-Enter, nothing to see"))
+	if (skip_if(!nested_vpid && c->needs_vpid, c->name,
+		    "nested_vpid=N: every entry flushes, nothing can be stale"))
 		return;
-	if (skip_if(!nested_vpid && (how == STALE_SWITCH || how == STALE_INVVPID),
-		    name, NO_VPID))
+	if (skip_if(ept && emulated, c->name,
+		    "ept=1 under an emulator that flushes its TLB on VM-Enter"))
 		return;
-	if (skip_if(how == STALE_INVVPID && !invvpid_type_supported(type), name,
+	if (skip_if(c->type >= 0 && !invvpid_type_supported(c->type), c->name,
 		    "type not advertised"))
 		return;
 
 	prog_start();
+	for (i = 0; i < MAX_STEPS && c->steps[i].op != S_END; i++) {
+		const struct stale_step *st = &c->steps[i];
+		int vpid = st->vpid == NEW_VPID ? new_vpid++ : st->vpid;
+
+		switch (st->op) {
+		case S_PTE_A:
+			add_op(OP_SET_PTE, 0, 0, 0, t->pte_a, 0);
+			break;
+		case S_PTE_B:
+			add_op(OP_SET_PTE, 0, 0, 0, t->pte_b, 0);
+			break;
+		case S_READ:
+			r[i] = enter(vpid, F_READ | st->flags);
+			break;
+		case S_INVVPID:
+			invvpid_op(st->type, vpid, TEST_GVA);
+			break;
+		case S_RESET:
+			add_op(OP_RESET, 0, 0, 0, 0, 0);
+			break;
+		case S_END:
+			break;
+		}
+	}
+	run_prog_on(t, t->vcpu);
+
+	for (i = 0; i < MAX_STEPS; i++) {
+		uint64_t val;
+
+		if (c->steps[i].op != S_READ)
+			continue;
+		val = results[r[i]].val[0];
+		may = c->steps[i].may == STALE ? MAY_STALE : c->steps[i].may;
+		if ((val == VAL_A && (may & MAY_A)) ||
+		    (val == VAL_B && (may & MAY_B)))
+			continue;
+		ksft_print_msg("%s: step %d: VPID %d read 0x%lx, may read %s%s\n",
+			       c->name, i, c->steps[i].vpid, val,
+			       may & MAY_A ? "A " : "", may & MAY_B ? "B" : "");
+		ok = false;
+	}
+	ksft_test_result(ok, "%s\n", c->name);
+}
+
+/*
+ * 9. RSM back into an L2 whose vmcs12 enables VPID with VPID 0.  VM-Enter
+ * rejects that vmcs12, but userspace can restore it with
+ * KVM_SET_NESTED_STATE while the vCPU is in SMM, and RSM does not check it
+ * again.  KVM must not WARN (hosts run with panic_on_warn); L2 runs as
+ * with VPID disabled, and L1 goes on.
+ */
+#define SMRAM_SIZE		65536
+#define SMRAM_MEMSLOT		((1 << 16) | 1)
+#define SMRAM_GPA		0x1000000
+#define SMI_SYNC_PORT		0xe
+/* vmcs12's layout is ABI, see CHECK_OFFSET() in arch/x86/kvm/vmx/vmcs12.h. */
+#define VMCS12_VPID_OFFSET	960
+
+/* The SMI handler: exit to the host on SMI_SYNC_PORT, then RSM. */
+static const uint8_t smi_handler[] = {
+	0xe4, SMI_SYNC_PORT,	/* in $SMI_SYNC_PORT, %al */
+	0x0f, 0xaa,		/* rsm */
+};
+
+static void smi_with_vpid0(struct test_vm *t)
+{
+	int size = kvm_check_cap(KVM_CAP_NESTED_STATE);
+	struct kvm_vcpu_events events;
+	struct kvm_nested_state *state;
+
+	vcpu_run_complete_io(t->vcpu);
+	vcpu_events_get(t->vcpu, &events);
+	events.smi.pending = 1;
+	events.flags |= KVM_VCPUEVENT_VALID_SMM;
+	vcpu_events_set(t->vcpu, &events);
+
+	/* The SMI leaves L2; the handler stops at its IN. */
+	vcpu_run(t->vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(t->vcpu, KVM_EXIT_IO);
+	TEST_ASSERT(t->vcpu->run->io.port == SMI_SYNC_PORT,
+		    "SMI handler did not run (I/O port 0x%x)",
+		    t->vcpu->run->io.port);
+
+	state = calloc(1, size);
+	TEST_ASSERT(state, "-ENOMEM");
+	state->size = size;
+	vcpu_nested_state_get(t->vcpu, state);
+	TEST_ASSERT(state->hdr.vmx.smm.flags & KVM_STATE_NESTED_SMM_GUEST_MODE,
+		    "SMI in L2 did not save guest mode: smm.flags 0x%x",
+		    state->hdr.vmx.smm.flags);
+	*(uint16_t *)&state->data.vmx[0].vmcs12[VMCS12_VPID_OFFSET] = 0;
+	vcpu_nested_state_set(t->vcpu, state);
+	free(state);
+	t->nr_restores++;
+}
+
+static void test_rsm_vpid0(void)
+{
+	uint64_t count_before;
+	struct test_vm t2;
+	int r1, r2;
+	bool ok;
+
+	if (skip_if(!nested_vpid, "rsm_vpid0", NO_VPID))
+		return;
+	if (skip_if(!kvm_has_cap(KVM_CAP_X86_SMM), "rsm_vpid0", "no SMM"))
+		return;
+
+	setup_test_vm(&t2);
+	vm_userspace_mem_region_add(t2.vm, VM_MEM_SRC_ANONYMOUS, SMRAM_GPA,
+				    SMRAM_MEMSLOT, SMRAM_SIZE / PAGE_SIZE, 0);
+	TEST_ASSERT(vm_phy_pages_alloc(t2.vm, SMRAM_SIZE / PAGE_SIZE,
+				       SMRAM_GPA, SMRAM_MEMSLOT) == SMRAM_GPA,
+		    "SMRAM");
+	memset(addr_gpa2hva(t2.vm, SMRAM_GPA), 0, SMRAM_SIZE);
+	memcpy(addr_gpa2hva(t2.vm, SMRAM_GPA) + 0x8000, smi_handler,
+	       sizeof(smi_handler));
+	vcpu_set_msr(t2.vcpu, MSR_IA32_SMBASE, SMRAM_GPA);
+	t2.on_l2_sync = smi_with_vpid0;
+
+	prog_start();
+	enter(1, 0);
+	/* SMI in L2, VPID 0 restored, RSM: L2 reads and exits to L1. */
+	r1 = enter(1, F_L2_SYNC | F_READ);
+	/* L1 writes VPID 1 again and goes on. */
+	r2 = enter(1, F_READ);
+	sync_global_from_guest(t2.vm, l2_count);
+	count_before = l2_count;
+	run_prog_on(&t2, t2.vcpu);
+	sync_global_from_guest(t2.vm, l2_count);
+
+	ok = t2.nr_restores == 1 && l2_count - count_before == 3 &&
+	     results[r1].val[0] == VAL_A && results[r2].val[0] == VAL_A;
+	if (!ok)
+		ksft_print_msg("rsm_vpid0: SMIs %d, L2 runs %lu, read 0x%lx 0x%lx\n",
+			       t2.nr_restores, l2_count - count_before,
+			       results[r1].val[0], results[r2].val[0]);
+	destroy_test_vm(&t2);
+	ksft_test_result(ok, "rsm_vpid0\n");
+}
+
+/*
+ * 10. VPID exhaustion, with the space shrunk through debugfs: a vCPU that
+ * gets no VPID runs its L2s with VPID disabled (VM-Enter rejects VPID 0);
+ * one that gets a VPID but finds the rest kept for vCPUs runs its L2s on
+ * it; tags that lose their mapping while VPIDs are short go back.  L2
+ * enters every time and reads what the SDM allows.
+ */
+#define VPID_SPACE	"/sys/kernel/debug/kvm/vmx_vpid_space"
+#define VMX_NR_VPIDS	65536
+
+static void set_vpid_space(uint64_t nr)
+{
+	FILE *f = fopen(VPID_SPACE, "w");
+
+	TEST_ASSERT(f, "open " VPID_SPACE);
+	TEST_ASSERT(fprintf(f, "%lu\n", nr) > 0 && !fclose(f),
+		    "write %lu to " VPID_SPACE, nr);
+}
+
+static void restore_vpid_space(void)
+{
+	if (!access(VPID_SPACE, W_OK))
+		set_vpid_space(VMX_NR_VPIDS);
+}
+
+static uint64_t vpids_allocated(void)
+{
+	uint64_t n;
+
+	TEST_ASSERT(read_vpids_allocated(&n), NO_DEBUGFS);
+	return n;
+}
+
+/*
+ * L2 with VPID 1 caches A, reads B after INVVPID, VPID disabled and a new
+ * VPID read B: true if every read was as the SDM says and L1 saw no fail.
+ */
+static bool exhausted_l2_reads(struct test_vm *t, const char *what)
+{
+	int r[4];
+
+	prog_start();
 	add_op(OP_SET_PTE, 0, 0, 0, t->pte_a, 0);
-	enter(1, F_READ);
-	if (how == STALE_SWITCH) {
-		enter(2, F_READ);
-		enter(1, F_READ);
-	}
+	r[0] = enter(1, F_READ);
 	add_op(OP_SET_PTE, 0, 0, 0, t->pte_b, 0);
-	r_stale = enter(1, F_READ);
-	switch (how) {
-	case STALE_SWITCH:
-		r_fresh = enter(2, F_READ);
-		break;
-	case STALE_INVVPID:
-		invvpid_op(type, 1, TEST_GVA);
-		r_fresh = enter(1, F_READ);
-		break;
-	case STALE_VMXOFF:
-		add_op(OP_RESET, 0, 0, 0, 0, 0);
-		r_fresh = enter(1, F_READ);
-		break;
-	default:
-		r_fresh = enter(1, F_READ | F_L2_SYNC);
-		break;
+	invvpid_op(INVVPID_SINGLE, 1, 0);
+	r[1] = enter(1, F_READ);
+	r[2] = enter(0, F_READ);
+	r[3] = enter(2, F_READ);
+	run_prog_on(t, t->vcpu);
+	if (results[r[0]].val[0] == VAL_A && results[r[1]].val[0] == VAL_B &&
+	    results[r[2]].val[0] == VAL_B && results[r[3]].val[0] == VAL_B)
+		return true;
+	ksft_print_msg("%s: L2 read 0x%lx 0x%lx 0x%lx 0x%lx, expected A B B B\n",
+		       what, results[r[0]].val[0], results[r[1]].val[0],
+		       results[r[2]].val[0], results[r[3]].val[0]);
+	return false;
+}
+
+static void test_vpid_exhaustion(void)
+{
+	uint64_t n0, n, space, tags;
+	struct test_vm none, l1only;
+	bool ok = true;
+
+	if (skip_if(!nested_vpid, "vpid_exhaustion", NO_VPID))
+		return;
+	if (skip_if(access(VPID_SPACE, W_OK), "vpid_exhaustion",
+		    "no writable " VPID_SPACE))
+		return;
+	atexit(restore_vpid_space);
+	n0 = vpids_allocated();
+
+	/* No VPID left: the vCPU gets none, and its L2s get none. */
+	set_vpid_space(n0 + 1);
+	setup_test_vm(&none);
+	ok &= exhausted_l2_reads(&none, "no VPID");
+	n = vpids_allocated();
+	if (n != n0) {
+		ksft_print_msg("no VPID: %lu VPIDs allocated, expected %lu\n",
+			       n, n0);
+		ok = false;
 	}
-	ok = run_prog(t, name);
-	ksft_print_msg("%s: L2 read 0x%lx before and 0x%lx after (%s stale)\n",
-		       name, results[r_stale].val[0], results[r_fresh].val[0],
-		       results[r_stale].val[0] == VAL_A ? "was" : "was not");
-	ok = ok && results[r_fresh].val[0] == VAL_B;
-	ksft_test_result(ok, "%s\n", name);
+
+	/*
+	 * The largest space in which, once the new vCPU took its VPID, every
+	 * free VPID is in the reserve kept for vCPUs (a quarter of the
+	 * space): its L2s get no tag and run on the vCPU's VPID.
+	 */
+	space = n0 + 2;
+	while (space + 1 - 2 - n0 <= space / 4)
+		space++;
+	set_vpid_space(space);
+	setup_test_vm(&l1only);
+	ok &= exhausted_l2_reads(&l1only, "VPIDs kept for vCPUs");
+	n = vpids_allocated();
+	if (n != n0 + 1) {
+		ksft_print_msg("reserve: %lu VPIDs allocated, expected %lu\n",
+			       n, n0 + 1);
+		ok = false;
+	}
+
+	/* Room again: tags are taken; then short: dropped tags go back. */
+	set_vpid_space(VMX_NR_VPIDS);
+	prog_start();
+	enter(1, 0);
+	enter(2, 0);
+	run_prog_on(&l1only, l1only.vcpu);
+	tags = nr_tags < 2 ? nr_tags : 2;
+	n = vpids_allocated();
+	set_vpid_space(n + 1);
+	prog_continue();
+	invvpid_op(INVVPID_ALL, 0, 0);
+	run_prog_on(&l1only, l1only.vcpu);
+	if (vpids_allocated() != n - tags) {
+		ksft_print_msg("reclaim: %lu VPIDs allocated, expected %lu\n",
+			       vpids_allocated(), n - tags);
+		ok = false;
+	}
+	ok &= exhausted_l2_reads(&l1only, "after reclaim");
+
+	set_vpid_space(VMX_NR_VPIDS);
+	destroy_test_vm(&none);
+	destroy_test_vm(&l1only);
+	if (vpids_allocated() != n0) {
+		ksft_print_msg("after free: %lu VPIDs allocated, expected %lu\n",
+			       vpids_allocated(), n0);
+		ok = false;
+	}
+	ksft_test_result(ok, "vpid_exhaustion\n");
 }
 
 static const int round_robin_k[] = { 2, 4, 8, 16, 32 };
 
 #define NR_CASES (2 + 1 + ARRAY_SIZE(round_robin_k) + 2 +		\
-		  NR_INVVPID_TYPES * 3 + 5 + 2 + 2 + 3 + NR_INVVPID_TYPES)
+		  NR_INVVPID_TYPES * 3 + 5 + 2 + 2 +			\
+		  ARRAY_SIZE(stale_cases) + 2)
 
 int main(int argc, char *argv[])
 {
 	struct test_vm t;
+	bool emulated;
 	int i, j;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
@@ -985,6 +1329,7 @@ int main(int argc, char *argv[])
 	nr_tags = get_kvm_intel_param_integer("nested_vpid_tags");
 	TEST_ASSERT(nr_tags >= 1 && nr_tags <= MAX_TAGS, "tags=%d", nr_tags);
 	ept = get_kvm_intel_param_bool("ept");
+	emulated = getenv("NESTED_VPID_EMULATED");
 
 	ksft_print_header();
 	ksft_print_msg("nested_vpid=%c nested_vpid_tags=%d ept=%c\n",
@@ -1014,11 +1359,10 @@ int main(int argc, char *argv[])
 	test_no_leak_vmxoff(&t);
 	test_no_leak_vms();
 	test_nested_state(&t);
-	test_stale(&t, STALE_SWITCH, 0);
-	test_stale(&t, STALE_VMXOFF, 0);
-	test_stale(&t, STALE_NESTED_STATE, 0);
-	for (i = 0; i < NR_INVVPID_TYPES; i++)
-		test_stale(&t, STALE_INVVPID, i);
+	for (i = 0; i < ARRAY_SIZE(stale_cases); i++)
+		test_stale(&t, &stale_cases[i], emulated);
+	test_rsm_vpid0();
+	test_vpid_exhaustion();
 
 	destroy_test_vm(&t);
 	ksft_finished();
