@@ -33,11 +33,12 @@ struct nested_vpid_cache {
 	u8 nr_tags;	/* slots in use, 0 if not initialised */
 };
 
+/* The kvm_nested_vpid_enter tracepoint prints these values by name. */
 enum nested_vpid_result {
-	NESTED_VPID_HIT,	/* mapped: use *vpid02, no flush */
-	NESTED_VPID_MISS,	/* assigned a free slot: flush *vpid02 first */
-	NESTED_VPID_EVICT,	/* assigned the LRU slot: flush *vpid02 first */
-	NESTED_VPID_FALLBACK,	/* *vpid02 = 0: use vpid01 and flush it */
+	NESTED_VPID_HIT = 0,	/* mapped: use *vpid02, no flush */
+	NESTED_VPID_MISS = 1,	/* assigned a free slot: flush *vpid02 first */
+	NESTED_VPID_EVICT = 2,	/* assigned the LRU slot: flush *vpid02 first */
+	NESTED_VPID_FALLBACK = 3, /* *vpid02 = 0: use vpid01 and flush it */
 };
 
 int vpid_alloc(void);

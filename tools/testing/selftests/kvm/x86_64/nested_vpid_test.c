@@ -31,6 +31,8 @@
 #define NESTED_VPID_PARAM	"/sys/module/kvm_intel/parameters/nested_vpid"
 
 #define MAX_OPS			256
+/* More L2 CR3s than KVM caches roots (current + KVM_MMU_NUM_PREV_ROOTS). */
+#define NR_L2_CR3		6
 #define MAX_TAGS		64
 
 /* L2 reads this address; with ept=0 its PTE is rewritten behind L2's back. */
@@ -39,6 +41,7 @@
 #define PT_ALIAS_GVA		(TEST_GVA + 0x200000ull)
 #define VAL_A			0xaaaaaaaaaaaaaaaaull
 #define VAL_B			0xbbbbbbbbbbbbbbbbull
+#define VAL_C			0xccccccccccccccccull
 
 #define PTE_ADDR_MASK		GENMASK_ULL(51, 12)
 
@@ -61,7 +64,8 @@ enum {
 
 enum {
 	OP_RESET,		/* VMXOFF, VMXON, fresh vmcs12 */
-	OP_ENTER,		/* @count round trips to L2 with @vpid, 0: VPID off */
+	OP_ENTER,		/* @count round trips to L2 with @vpid, 0: VPID off,
+				 * and CR3 @addr, 0: L1's */
 	OP_INVVPID,		/* INVVPID @type with @vpid and @addr */
 	OP_SET_PTE,		/* TEST_GVA's PTE := @addr */
 	OP_CAPS,		/* read L1's VMX capability MSRs */
@@ -198,6 +202,7 @@ static void l1_run_op(struct vmx_pages *vmx, struct op *op, struct result *res,
 		break;
 	case OP_ENTER:
 		l1_set_vpid(op->vpid);
+		GUEST_ASSERT(!vmwrite(GUEST_CR3, op->addr ? op->addr : get_cr3()));
 		for (i = 0; i < op->count; i++) {
 			WRITE_ONCE(l2_flags, op->flags);
 			l1_enter_l2(launched);
@@ -418,7 +423,8 @@ static int invvpid_op(uint64_t type, uint64_t vpid, uint64_t addr)
 struct test_vm {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
-	uint64_t pte_a, pte_b;	/* TEST_GVA -> page A, page B */
+	uint64_t pte_a, pte_b, pte_c;	/* TEST_GVA -> page A, B, C */
+	uint64_t cr3[NR_L2_CR3];	/* copies of L1's top-level table */
 	int nr_restores;
 	bool restored_in_l2;
 	/* Stats counted by KVM_SET_NESTED_STATE itself. */
@@ -525,8 +531,9 @@ static bool run_prog(struct test_vm *t, const char *name)
 static void setup_test_vm(struct test_vm *t)
 {
 	struct kvm_vm *vm;
-	vm_paddr_t a, b, pt;
+	vm_paddr_t a, b, c, pt;
 	uint64_t *pte;
+	int i;
 
 	memset(t, 0, sizeof(*t));
 	vm = vm_create_with_one_vcpu(&t->vcpu, l1_guest_code);
@@ -536,16 +543,27 @@ static void setup_test_vm(struct test_vm *t)
 	/* TEST_GVA -> A (or B), in a page table of its own. */
 	a = vm_phy_page_alloc(vm, KVM_GUEST_PAGE_TABLE_MIN_PADDR, 0);
 	b = vm_phy_page_alloc(vm, KVM_GUEST_PAGE_TABLE_MIN_PADDR, 0);
+	c = vm_phy_page_alloc(vm, KVM_GUEST_PAGE_TABLE_MIN_PADDR, 0);
 	*(uint64_t *)addr_gpa2hva(vm, a) = VAL_A;
 	*(uint64_t *)addr_gpa2hva(vm, b) = VAL_B;
+	*(uint64_t *)addr_gpa2hva(vm, c) = VAL_C;
 	virt_pg_map(vm, TEST_GVA, a);
 	pte = vm_get_page_table_entry(vm, TEST_GVA);
 	t->pte_a = *pte;
 	TEST_ASSERT((*pte & PTE_ADDR_MASK) == a, "PTE for A: 0x%lx", *pte);
 	t->pte_b = (*pte & ~PTE_ADDR_MASK) | b;
+	t->pte_c = (*pte & ~PTE_ADDR_MASK) | c;
 	pt = addr_hva2gpa(vm, pte);
 	virt_pg_map(vm, PT_ALIAS_GVA, pt & ~0xfffull);
 	prog.pt_alias = PT_ALIAS_GVA + (pt & 0xfff);
+
+	/* L2 CR3s: each a root of its own for KVM, same translations. */
+	for (i = 0; i < NR_L2_CR3; i++) {
+		t->cr3[i] = vm_phy_page_alloc(vm, KVM_GUEST_PAGE_TABLE_MIN_PADDR,
+					      0);
+		memcpy(addr_gpa2hva(vm, t->cr3[i]), addr_gpa2hva(vm, vm->pgd),
+		       vm->page_size);
+	}
 
 	vcpu_start(t->vcpu);
 }
@@ -952,6 +970,7 @@ struct stale_step {
 	int may;		/* S_READ: MAY_A, MAY_B or both; STALE: MAY_STALE */
 	uint32_t flags;		/* S_READ: F_L2_SYNC for a nested state trip */
 	int type;		/* S_INVVPID */
+	int cr3;		/* S_READ: 1 + index in cr3[], 0: L1's CR3 */
 };
 
 #define NEW_VPID	-1
@@ -961,7 +980,8 @@ struct stale_step {
 #define READ(v, m)	{ S_READ, (v), (m) }
 #define READ_SYNC(v, m)	{ S_READ, (v), (m), F_L2_SYNC }
 #define INVVPID(t, v)	{ S_INVVPID, (v), 0, 0, (t) }
-#define MAX_STEPS	8
+#define READ_CR3(i, m)	{ S_READ, 1, (m), 0, 0, 1 + (i) }
+#define MAX_STEPS	16
 
 struct stale_case {
 	const char *name;
@@ -1008,6 +1028,22 @@ static const struct stale_case stale_cases[] = {
 	  { PTE_A, READ(2, MAY_A), READ(1, MAY_A), PTE_B,
 	    INVVPID(INVVPID_SINGLE_GLOBALS, 2), READ(2, MAY_B),
 	    READ(1, MAY_A | MAY_B) } },
+	/*
+	 * L2 switches among more CR3s than KVM caches shadow roots for: an
+	 * INVVPID must reach the roots KVM keeps and those it rebuilds.
+	 */
+	{ "stale_many_cr3_individual", true, INVVPID_INDIVIDUAL,
+	  { PTE_A, READ_CR3(0, MAY_A), READ_CR3(1, MAY_A), READ_CR3(2, MAY_A),
+	    READ_CR3(3, MAY_A), READ_CR3(4, MAY_A), READ_CR3(5, MAY_A), PTE_B,
+	    INVVPID(INVVPID_INDIVIDUAL, 1), READ_CR3(5, MAY_B),
+	    READ_CR3(4, MAY_B), READ_CR3(3, MAY_B), READ_CR3(2, MAY_B),
+	    READ_CR3(1, MAY_B), READ_CR3(0, MAY_B) } },
+	{ "stale_many_cr3_single", true, INVVPID_SINGLE,
+	  { PTE_A, READ_CR3(0, MAY_A), READ_CR3(1, MAY_A), READ_CR3(2, MAY_A),
+	    READ_CR3(3, MAY_A), READ_CR3(4, MAY_A), READ_CR3(5, MAY_A), PTE_B,
+	    INVVPID(INVVPID_SINGLE, 1), READ_CR3(5, MAY_B),
+	    READ_CR3(4, MAY_B), READ_CR3(3, MAY_B), READ_CR3(2, MAY_B),
+	    READ_CR3(1, MAY_B), READ_CR3(0, MAY_B) } },
 	/* KVM's own guarantees: a new VMXON or restored state starts clean. */
 	{ "stale_vmxoff_vmxon", true, -1,
 	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE), { S_RESET },
@@ -1047,7 +1083,8 @@ static void test_stale(struct test_vm *t, const struct stale_case *c,
 			add_op(OP_SET_PTE, 0, 0, 0, t->pte_b, 0);
 			break;
 		case S_READ:
-			r[i] = enter(vpid, F_READ | st->flags);
+			r[i] = add_op(OP_ENTER, F_READ | st->flags, vpid, 0,
+				      st->cr3 ? t->cr3[st->cr3 - 1] : 0, 1);
 			break;
 		case S_INVVPID:
 			invvpid_op(st->type, vpid, TEST_GVA);
@@ -1308,6 +1345,194 @@ static void test_vpid_exhaustion(void)
 	ksft_test_result(ok, "vpid_exhaustion\n");
 }
 
+/*
+ * 11. A fuzzer of what L1 can do (-s SEED -n PROGRAMS): seeded random
+ * programs of nested VM-Enters (VMWRITE of a random VPID, or VPID
+ * disabled), INVVPID of every type with valid and invalid operands,
+ * VMXOFF/VMXON, nested state round trips in L2 and PTE rewrites.  Each
+ * result is checked against the SDM, not against KVM's design:
+ *  - INVVPID fails with VMfailValid and error 28 exactly when its
+ *    operands are invalid (type not advertised, VPID above 0xffff, VPID 0
+ *    but for all-context, non-canonical address for individual-address),
+ *    and succeeds otherwise; without VPID for L1 it raises #UD;
+ *  - L2 reads, for its VPID, only a value that was in the page table
+ *    while that VPID ran and has not been invalidated since, or the
+ *    current one.  Invalidations: INVVPID of the VPID (of TEST_GVA for
+ *    individual-address), all-context INVVPID, and for VPID 0 (VPID
+ *    disabled) every VM-Enter and VM-Exit.  VMXOFF/VMXON and nested state
+ *    restore guarantee nothing architecturally and are not counted;
+ * and after each program no more VPIDs are allocated than before the
+ * first one plus the vCPU's tags.
+ */
+#define FUZZ_OPS		48
+#define FUZZ_VPIDS		8	/* small VPIDs, so that tags are reused */
+
+static uint64_t fuzz_rng;
+
+static uint64_t fuzz_rand(uint64_t n)
+{
+	fuzz_rng = fuzz_rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (fuzz_rng >> 33) % n;
+}
+
+static uint64_t fuzz_vpid(void)
+{
+	static const uint64_t odd[] = { 0, 0xffff, 0x8000, 0x10000, 0x1ffff };
+
+	return fuzz_rand(4) ? 1 + fuzz_rand(FUZZ_VPIDS) :
+			      odd[fuzz_rand(ARRAY_SIZE(odd))];
+}
+
+static bool invvpid_operand_valid(uint64_t type, uint64_t vpid, uint64_t addr)
+{
+	if (type >= NR_INVVPID_TYPES || !invvpid_type_supported(type))
+		return false;
+	if (vpid > 0xffff || (!vpid && type != INVVPID_ALL))
+		return false;
+	/* Canonical with 48 bits: bits 63:47 all equal. */
+	if (type == INVVPID_INDIVIDUAL &&
+	    ((int64_t)addr >> 47) != 0 && ((int64_t)addr >> 47) != -1)
+		return false;
+	return true;
+}
+
+/* The values (bit 0 A, 1 B, 2 C) each VPID may still have cached. */
+static uint8_t fuzz_cached[0x10000];
+
+/* Run one random program; false, with a message, on any violation. */
+static bool fuzz_program(struct test_vm *t, uint64_t seed, int nr)
+{
+	const uint64_t vals[] = { VAL_A, VAL_B, VAL_C };
+	const uint64_t ptes[] = { t->pte_a, t->pte_b, t->pte_c };
+	int r[FUZZ_OPS], i, cur = 0;
+	struct op *op;
+	bool ok = true;
+
+	prog_start();
+	add_op(OP_SET_PTE, 0, 0, 0, t->pte_a, 0);
+	for (i = 0; i < FUZZ_OPS; i++) {
+		uint64_t x = fuzz_rand(100), vpid = fuzz_vpid();
+		uint64_t type = fuzz_rand(10) ? fuzz_rand(NR_INVVPID_TYPES) :
+						4 + fuzz_rand(4);
+		uint64_t addr = fuzz_rand(4) ? TEST_GVA :
+				fuzz_rand(2) ? NONCANONICAL : fuzz_rng;
+
+		if (x < 45)
+			r[i] = enter(vpid <= 0xffff ? vpid : 0,
+				     fuzz_rand(20) ? F_READ : F_READ | F_L2_SYNC);
+		else if (x < 70)
+			r[i] = invvpid_op(type, vpid, addr);
+		else if (x < 95)
+			r[i] = add_op(OP_SET_PTE, 0, 0, 0, ptes[fuzz_rand(3)], 0);
+		else
+			r[i] = add_op(OP_RESET, 0, 0, 0, 0, 0);
+	}
+	run_prog_on(t, t->vcpu);
+
+	memset(fuzz_cached, 0, sizeof(fuzz_cached));
+	for (i = 0; i < FUZZ_OPS && ok; i++) {
+		struct result *res = &results[r[i]];
+		uint64_t v, valid;
+		int j;
+
+		op = &prog.ops[r[i] - 1];
+		switch (op->code) {
+		case OP_SET_PTE:
+			for (cur = 0; ptes[cur] != op->addr; cur++)
+				;
+			break;
+		case OP_ENTER:
+			v = op->vpid;
+			/* VPID 0: VM-Enter and VM-Exit invalidate it. */
+			if (!v)
+				fuzz_cached[0] = 0;
+			fuzz_cached[v] |= BIT(cur);
+			for (j = 0; j < 3; j++)
+				if (res->val[0] == vals[j])
+					break;
+			if (j == 3 || !(fuzz_cached[v] & BIT(j))) {
+				ksft_print_msg("seed %lu program %d op %d: VPID %lu read 0x%lx, may read mask 0x%x\n",
+					       seed, nr, i, v, res->val[0],
+					       fuzz_cached[v]);
+				ok = false;
+			}
+			/* What it read stays cached, the rest may too. */
+			if (!v)
+				fuzz_cached[0] = 0;
+			break;
+		case OP_INVVPID:
+			if (!nested_vpid) {
+				if (res->vector != UD_VECTOR) {
+					ksft_print_msg("seed %lu program %d op %d: INVVPID without VPID: vector %lu\n",
+						       seed, nr, i, res->vector);
+					ok = false;
+				}
+				break;
+			}
+			valid = invvpid_operand_valid(op->type, op->vpid,
+						      op->addr);
+			if (res->vector || res->cf || res->zf != !valid ||
+			    (!valid && res->err != VMXERR_INVVPID_OPERAND)) {
+				ksft_print_msg("seed %lu program %d op %d: INVVPID type %lu VPID 0x%lx addr 0x%lx: vector %lu CF %lu ZF %lu error %lu\n",
+					       seed, nr, i, op->type, op->vpid,
+					       op->addr, res->vector, res->cf,
+					       res->zf, res->err);
+				ok = false;
+			}
+			if (!valid)
+				break;
+			if (op->type == INVVPID_ALL)
+				memset(fuzz_cached, 0, sizeof(fuzz_cached));
+			else if (op->type != INVVPID_INDIVIDUAL ||
+				 op->addr == TEST_GVA)
+				fuzz_cached[op->vpid] = 0;
+			break;
+		}
+	}
+	return ok;
+}
+
+static int fuzz(uint64_t seed, int programs)
+{
+	uint64_t base, n;
+	struct test_vm t;
+	bool ok = true, have_count;
+	int i;
+
+	ksft_print_header();
+	ksft_print_msg("nested_vpid=%c nested_vpid_tags=%d ept=%c seed %lu\n",
+		       nested_vpid ? 'Y' : 'N', nr_tags, ept ? 'Y' : 'N', seed);
+	ksft_set_plan(2);
+	setup_test_vm(&t);
+	prog_start();
+	add_op(OP_CAPS, 0, 0, 0, 0, 0);
+	run_prog_on(&t, t.vcpu);
+	caps_ept_vpid = results[2].val[1];
+	have_count = read_vpids_allocated(&base);
+
+	fuzz_rng = seed;
+	for (i = 0; i < programs && ok; i++) {
+		ok = fuzz_program(&t, seed, i);
+		if (have_count && read_vpids_allocated(&n) &&
+		    n > base + nr_tags) {
+			ksft_print_msg("seed %lu program %d: %lu VPIDs, at most %lu\n",
+				       seed, i, n, base + nr_tags);
+			ok = false;
+		}
+	}
+	ksft_test_result(ok, "fuzz_seed_%lu_%d_programs\n", seed, programs);
+	destroy_test_vm(&t);
+	if (have_count && read_vpids_allocated(&n) && n != base - 1)
+		ksft_test_result_fail("fuzz_no_leak: %lu VPIDs, %lu expected\n",
+				      n, base - 1);
+	else if (!have_count)
+		ksft_test_result_skip("fuzz_no_leak: %s\n", NO_DEBUGFS);
+	else
+		ksft_test_result_pass("fuzz_no_leak\n");
+	ksft_finished();
+	return 0;
+}
+
 static const int round_robin_k[] = { 2, 4, 8, 16, 32 };
 
 #define NR_CASES (2 + 1 + ARRAY_SIZE(round_robin_k) + 2 +		\
@@ -1316,9 +1541,10 @@ static const int round_robin_k[] = { 2, 4, 8, 16, 32 };
 
 int main(int argc, char *argv[])
 {
+	int i, j, opt, programs = 0;
 	struct test_vm t;
+	uint64_t seed = 1;
 	bool emulated;
-	int i, j;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_NESTED_STATE));
@@ -1330,6 +1556,22 @@ int main(int argc, char *argv[])
 	TEST_ASSERT(nr_tags >= 1 && nr_tags <= MAX_TAGS, "tags=%d", nr_tags);
 	ept = get_kvm_intel_param_bool("ept");
 	emulated = getenv("NESTED_VPID_EMULATED");
+
+	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
+		switch (opt) {
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'n':
+			programs = atoi(optarg);
+			break;
+		default:
+			pr_info("usage: %s [-s SEED -n PROGRAMS]\n", argv[0]);
+			exit(KSFT_FAIL);
+		}
+	}
+	if (programs)
+		return fuzz(seed, programs);
 
 	ksft_print_header();
 	ksft_print_msg("nested_vpid=%c nested_vpid_tags=%d ept=%c\n",
