@@ -1365,7 +1365,7 @@ static void test_vpid_exhaustion(void)
  * first one plus the vCPU's tags.
  */
 #define FUZZ_OPS		48
-#define FUZZ_VPIDS		8	/* small VPIDs, so that tags are reused */
+#define FUZZ_VPIDS		4	/* small VPIDs, so that tags are reused */
 
 static uint64_t fuzz_rng;
 
@@ -1375,11 +1375,26 @@ static uint64_t fuzz_rand(uint64_t n)
 	return (fuzz_rng >> 33) % n;
 }
 
-static uint64_t fuzz_vpid(void)
+/* The VPID of a VM-Enter, 0 for VPID disabled: mostly a few VPIDs. */
+static uint64_t fuzz_enter_vpid(void)
 {
-	static const uint64_t odd[] = { 0, 0xffff, 0x8000, 0x10000, 0x1ffff };
+	uint64_t x = fuzz_rand(20);
 
-	return fuzz_rand(4) ? 1 + fuzz_rand(FUZZ_VPIDS) :
+	if (x < 11)
+		return 1 + fuzz_rand(FUZZ_VPIDS);
+	if (x < 16)
+		return 0;
+	if (x < 18)
+		return 1 + FUZZ_VPIDS + fuzz_rand(FUZZ_VPIDS);
+	return x == 18 ? 0x8000 : 0xffff;
+}
+
+/* The VPID operand of INVVPID: valid ones, and the invalid 0 and > 0xffff. */
+static uint64_t fuzz_invvpid_vpid(void)
+{
+	static const uint64_t odd[] = { 0, 0xffff, 0x10000, 0x1ffff };
+
+	return fuzz_rand(4) ? 1 + fuzz_rand(2 * FUZZ_VPIDS) :
 			      odd[fuzz_rand(ARRAY_SIZE(odd))];
 }
 
@@ -1411,17 +1426,17 @@ static bool fuzz_program(struct test_vm *t, uint64_t seed, int nr)
 	prog_start();
 	add_op(OP_SET_PTE, 0, 0, 0, t->pte_a, 0);
 	for (i = 0; i < FUZZ_OPS; i++) {
-		uint64_t x = fuzz_rand(100), vpid = fuzz_vpid();
+		uint64_t x = fuzz_rand(100);
 		uint64_t type = fuzz_rand(10) ? fuzz_rand(NR_INVVPID_TYPES) :
 						4 + fuzz_rand(4);
 		uint64_t addr = fuzz_rand(4) ? TEST_GVA :
 				fuzz_rand(2) ? NONCANONICAL : fuzz_rng;
 
 		if (x < 45)
-			r[i] = enter(vpid <= 0xffff ? vpid : 0,
+			r[i] = enter(fuzz_enter_vpid(),
 				     fuzz_rand(20) ? F_READ : F_READ | F_L2_SYNC);
 		else if (x < 70)
-			r[i] = invvpid_op(type, vpid, addr);
+			r[i] = invvpid_op(type, fuzz_invvpid_vpid(), addr);
 		else if (x < 95)
 			r[i] = add_op(OP_SET_PTE, 0, 0, 0, ptes[fuzz_rand(3)], 0);
 		else
