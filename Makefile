@@ -24,7 +24,7 @@ VM_OUT		?= $(VM)/test
 # HARNESS_SELFTEST=1 adds a failing and a hanging test to the list.
 HARNESS_SELFTEST ?=
 
-TEST_NAMES	= $(shell sed -e 's/\#.*//' $(VM_TESTS) | awk 'NF {print $$1}')
+TEST_NAMES	= $(shell . scripts/lib.sh && read_list $(VM_TESTS) | cut -d' ' -f1)
 HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) \
 		   vmx_caps
 # The benchmark is always built: vm/guest/nested_vpid_bench_* run it with
@@ -59,7 +59,7 @@ deps:
 	@scripts/deps.sh
 
 fetch: deps
-	@scripts/fetch.sh $(CACHE) '$(KERNEL_DEB_VERSION)' '$(KERNEL_RELEASE)'
+	@scripts/fetch.sh $(CACHE)
 
 tree: fetch
 	@scripts/tree.sh $(CACHE) $(TREE)
