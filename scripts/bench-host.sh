@@ -54,7 +54,7 @@ if [ "${BENCH_RELOAD:-}" = 1 ]; then
 	modprobe kvm_intel
 else
 	mode=$(cat /sys/module/kvm_intel/parameters/nested_vpid_tags)
-	[ "$(cat /sys/module/kvm_intel/parameters/nested_vpid)" = N ] && mode=vanilla ||
+	[ "$(cat /sys/module/kvm_intel/parameters/nested_vpid)" = N ] && mode=novpid ||
 		mode=tags$mode
 	[ "$(cat /sys/module/kvm_intel/parameters/ept)" = N ] && mode=$mode-ept0
 	run_one "$mode"
