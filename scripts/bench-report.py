@@ -66,7 +66,7 @@ def label(rec):
 
 
 def pivot(rows):
-    """Row labels, set names and {(label, set): record}, in first-seen order."""
+    """Row labels, set names and {(label, set): record}, first seen first."""
     labels, sets, cell = [], [], {}
     for r in rows:
         lab = label(r)

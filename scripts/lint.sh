@@ -1,5 +1,6 @@
 #!/bin/bash
-# Style and static checks of everything kernel-side that we own:
+# Style and static checks of everything we own:
+#  - shellcheck on every shell script, flake8 on every Python script;
 #  - scripts/checkpatch.pl --strict on patches/*.patch and on our own
 #    kernel-tree files (vpid.c, vpid.h, the selftests);
 #  - sparse and W=1 on vpid.c: no warning at all;
@@ -19,6 +20,30 @@ top=$(pwd)
 kmake=(make -C "$tree" -s LOCALVERSION="+${KERNEL_RELEASE#*+}")
 fail=0
 bad() { echo "lint: FAILED: $*"; fail=1; }
+
+# 0. The tooling: scripts are told apart by their first line (/init and
+# the guest's tests have no suffix).
+first_line_matches() { # regex: our files whose first line matches
+	git ls-files -z --cached --others --exclude-standard |
+	while IFS= read -r -d '' f; do
+		[ -f "$f" ] && head -n 1 "$f" | grep -qE "$1" && echo "$f"
+	done
+}
+mapfile -t sh < <(first_line_matches '^#!(/usr)?/bin/(env )?(ba)?sh|^# shellcheck shell=')
+mapfile -t py < <(first_line_matches '^#!.*python')
+mapfile -t -O "${#py[@]}" py < <(git ls-files --cached --others \
+					   --exclude-standard -- '*.py')
+mapfile -t py < <(printf '%s\n' "${py[@]}" | sort -u)
+if shellcheck -x "${sh[@]}"; then
+	echo "lint: shellcheck: ${#sh[@]} shell scripts"
+else
+	bad "shellcheck"
+fi
+if flake8 "${py[@]}"; then
+	echo "lint: flake8: ${#py[@]} Python files"
+else
+	bad "flake8"
+fi
 
 # 1. checkpatch
 owned=$(git ls-files -- 'arch/*.c' 'arch/*.h' 'tools/*.c' 'tools/*.h')
