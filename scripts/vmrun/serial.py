@@ -40,7 +40,7 @@ def skip_key(desc, directive):
     if desc:
         return ' '.join(desc.split())
     reason = directive[len('SKIP'):].strip()
-    return ' '.join(reason.split(':', 1)[0].split()) or '-'
+    return ' '.join(reason.split(':', 1)[0].split()) or '(unnamed)'
 
 
 class TestOutput:
