@@ -25,6 +25,7 @@ DMESG = '# dmesg: '
 BAD_KERNEL = re.compile(r'WARNING:|\bBUG\b|Oops|general protection|'
                         r'Call Trace', re.IGNORECASE)
 PANIC = 'Kernel panic'
+RUN = re.compile(r'^# RUN (\S+)')
 RESULT = re.compile(r'^(ok|not ok) \d+ (\S+)(?: # (.*))?$')
 SUBTEST = re.compile(r'^(ok|not ok) \d+\s*([^#]*?)\s*(?:#\s*(.*))?$')
 TOTALS = re.compile(r'^# Totals: (.*)$')
@@ -106,7 +107,7 @@ class Serial:
         m = re.match(r'# SET (\S+): (.*)', line)
         if m:
             return [('set', m.group(1), m.group(2))]
-        m = re.match(r'# RUN (\S+)', line)
+        m = RUN.match(line)
         if m:
             self.current = m.group(1)
             self.output = TestOutput()
