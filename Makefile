@@ -14,17 +14,19 @@ SELFTESTS	:= $(BUILD)/selftests
 VM		:= $(BUILD)/vm
 KSELFTEST	:= $(TREE)/tools/testing/selftests/kvm
 
-# The tests the emulated machine runs, and the kvm_intel parameter sets.
+# The tests the emulated machine runs, the kvm_intel parameter sets, and
+# the SKIPs expected per set (the file's head says its format).
 VM_TESTS	?= vm/tests
 VM_MATRIX	?= vm/matrix
+VM_SKIPS	?= vm/skips
 # Per-run limit for the whole emulated test run, in seconds.
 VM_WALL		?= 3000
 # Where vm-test keeps its logs (serial.N.log, bochs.N.log).
 VM_OUT		?= $(VM)/test
-# HARNESS_SELFTEST=1 adds a failing and a hanging test to the list.
-HARNESS_SELFTEST ?=
+# VM_SHOW=REGEX prints the output of the tests whose set/name matches.
+VM_SHOW		?=
 
-TEST_NAMES	= $(shell sed -e 's/\#.*//' $(VM_TESTS) | awk 'NF {print $$1}')
+TEST_NAMES	= $(shell . scripts/lib.sh && read_list $(VM_TESTS) | cut -d' ' -f1)
 HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) \
 		   vmx_caps
 # The benchmark is always built: vm/guest/nested_vpid_bench_* run it with
@@ -34,7 +36,8 @@ KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(BENCH_NAME),$(TEST_NAMES)) \
 		  $(BENCH_NAME)
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
-		  --matrix $(VM_MATRIX) $(if $(VM_SHOW),--show '$(VM_SHOW)')
+		  --matrix $(VM_MATRIX) --skips $(VM_SKIPS) \
+		  $(if $(VM_SHOW),--show '$(VM_SHOW)')
 VM_IMAGE	= scripts/vm-image.sh $(CACHE) $(TREE) $(MODULES) $(SELFTESTS)
 
 # The benchmark: results in build/bench (make bench) or build/bench-host
@@ -59,7 +62,7 @@ deps:
 	@scripts/deps.sh
 
 fetch: deps
-	@scripts/fetch.sh $(CACHE) '$(KERNEL_DEB_VERSION)' '$(KERNEL_RELEASE)'
+	@scripts/fetch.sh $(CACHE)
 
 tree: fetch
 	@scripts/tree.sh $(CACHE) $(TREE)
@@ -78,17 +81,13 @@ selftests: tree
 	@$(CC) -Wall -Wextra -O2 -static -isystem $(TREE)/usr/include \
 		-o $(SELFTESTS)/vmx_caps vm/vmx_caps.c
 
-# With HARNESS_SELFTEST=1 a hanging and a failing test run first.
 vm-test: modules selftests
-	@mkdir -p $(VM) $(VM_OUT)
+	@mkdir -p $(VM_OUT)
 	@rm -f $(VM_OUT)/serial.*.log
-	@{ [ -z "$(HARNESS_SELFTEST)" ] || \
-	   printf 'harness_hang 30\nharness_fail 60\n'; cat $(VM_TESTS); } \
-		> $(VM)/tests
-	@$(VM_RUN) --tests $(VM)/tests --out $(VM_OUT) $(VM_IMAGE)
+	@$(VM_RUN) --tests $(VM_TESTS) --out $(VM_OUT) $(VM_IMAGE)
 
-# The harness must be able to fail: a failing and a hanging guest test
-# have to turn vm-test red, each with its own message.
+# The harness must be able to fail: each test of vm/harness-tests has to
+# turn vm-test red with its own message (scripts/harness-check.sh).
 harness-check: modules selftests
 	@scripts/harness-check.sh "$(MAKE)"
 

@@ -10,6 +10,8 @@
 # emulator, and reloads it with no parameters at the end.
 set -euo pipefail
 
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 bench=$1 out=$2 matrix=$3
 shift 3
 args=("$@")
@@ -47,12 +49,12 @@ if [ "${BENCH_RELOAD:-}" = 1 ]; then
 		# shellcheck disable=SC2086
 		modprobe kvm_intel nested=1 $params
 		run_one "$set"
-	done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$matrix")
+	done < <(read_list "$matrix")
 	modprobe -r kvm_intel
 	modprobe kvm_intel
 else
 	mode=$(cat /sys/module/kvm_intel/parameters/nested_vpid_tags)
-	[ "$(cat /sys/module/kvm_intel/parameters/nested_vpid)" = N ] && mode=vanilla ||
+	[ "$(cat /sys/module/kvm_intel/parameters/nested_vpid)" = N ] && mode=novpid ||
 		mode=tags$mode
 	[ "$(cat /sys/module/kvm_intel/parameters/ept)" = N ] && mode=$mode-ept0
 	run_one "$mode"

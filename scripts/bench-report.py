@@ -18,11 +18,13 @@ import shutil
 import subprocess
 import sys
 
+# The serial log's conventions are vm-run's (scripts/vmrun/serial.py).
+from vmrun.serial import OUTPUT, RUN
+
 STATS = ('flushes', 'misses', 'evictions', 'fallbacks')
 FIELDS = (['set', 'mode', 'workload', 'k', 'm', 'p', 'roundtrips', 'l1_vpid',
            'invvpids', 'hits'] + list(STATS) +
           [s + '_per_1k' for s in STATS] + ['cycles_per_rt', 'wall_ms'])
-RUN = re.compile(r'^# RUN (\S+)')
 
 
 def log_key(path):
@@ -42,8 +44,8 @@ def parse(paths):
                 if m:
                     current = m.group(1).split('/')[0]
                     continue
-                if line.startswith('#   '):
-                    line = line[4:]
+                if line.startswith(OUTPUT):
+                    line = line[len(OUTPUT):]
                 if not line.startswith('BENCH '):
                     continue
                 rec = dict(kv.split('=', 1) for kv in line.split()[1:]
@@ -66,7 +68,7 @@ def label(rec):
 
 
 def pivot(rows):
-    """Row labels, set names and {(label, set): record}, in first-seen order."""
+    """Row labels, set names and {(label, set): record}, first seen first."""
     labels, sets, cell = [], [], {}
     for r in rows:
         lab = label(r)

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential bc flex bison libelf-dev libssl-dev libcap-dev cpio
       xz-utils zstd kmod rsync dwarves python3 xorriso bochs bochsbios
       vgabios bochs-x sparse clang llvm libclang-rt-14-dev gnuplot-nox
-      git ca-certificates)
+      git ca-certificates shellcheck flake8)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,11 +1,17 @@
 #!/bin/bash
-# Download the pinned Debian packages into $CACHE and record what was
-# fetched in $CACHE/versions.env, which every later stage reads.
+# Download the Debian packages pinned in config.mk into $CACHE and record
+# what was fetched in $CACHE/versions.env, which every later stage reads.
 #
-# usage: fetch.sh CACHE PINNED_DEB_VERSION PINNED_RELEASE
+# usage: fetch.sh CACHE
 set -euo pipefail
 
-cache=$1 pinned_version=$2 pinned_release=$3
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+cache=$1
+src=$(config_value KERNEL_SOURCE_PKG)
+pinned_version=$(config_value KERNEL_DEB_VERSION)
+pinned_release=$(config_value KERNEL_RELEASE)
+cd_pkgs=$(config_value CD_PACKAGES)
 mkdir -p "$cache"
 cd "$cache"
 
@@ -17,17 +23,17 @@ available() { # package version -> true if the archive has it
 }
 
 # Refresh the package lists when they are missing or lack the pinned kernel.
-if ! available linux-source-6.12 "$pinned_version"; then
+if ! available "$src" "$pinned_version"; then
 	apt-get update -qq >/dev/null 2>&1 ||
 		echo "fetch: warning: apt-get update failed (not root?)" >&2
 fi
 
 version=$pinned_version release=$pinned_release
-if ! available linux-source-6.12 "$version" ||
-   ! available "linux-image-$release-unsigned" "$version"; then
-	newest=$(apt-cache madison linux-source-6.12 | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
+if ! available "$src" "$version" ||
+   ! available "$(image_pkg "$release")" "$version"; then
+	newest=$(apt-cache madison "$src" | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
 		 sort -V | tail -n 1)
-	[ -n "$newest" ] || die "linux-source-6.12 is not in the archive at all (check /etc/apt/sources.list for bookworm-security)"
+	[ -n "$newest" ] || die "$src is not in the archive at all (check /etc/apt/sources.list for bookworm-security)"
 	version=$newest
 	release="${version%%-*}+deb12-amd64"
 	cat >&2 <<-WARN
@@ -37,13 +43,13 @@ if ! available linux-source-6.12 "$version" ||
 	fetch: WARNING: $version ($release). Update config.mk.
 	################################################################
 	WARN
-	available "linux-image-$release-unsigned" "$version" ||
-		die "linux-image-$release-unsigned $version is not in the archive"
+	available "$(image_pkg "$release")" "$version" ||
+		die "$(image_pkg "$release") $version is not in the archive"
 fi
 
 fetch() { # package version
 	local pkg=$1 ver=$2 deb
-	deb=$(ls "${pkg}_"*.deb 2>/dev/null | head -n 1 || true)
+	deb=$(compgen -G "${pkg}_*.deb" | head -n 1 || true)
 	if [ -n "$deb" ] && [ "$(dpkg-deb -f "$deb" Version)" = "$ver" ]; then
 		return
 	fi
@@ -52,24 +58,26 @@ fetch() { # package version
 	apt-get download -q "$pkg=$ver" >/dev/null 2>apt.err ||
 		die "apt-get download $pkg=$ver failed: $(tail -n 1 apt.err)"
 	deb=$(ls "${pkg}_"*.deb)
-	[ "$(dpkg-deb -f "$deb" Package)" = "$pkg" ] &&
-	[ "$(dpkg-deb -f "$deb" Version)" = "$ver" ] ||
+	{ [ "$(dpkg-deb -f "$deb" Package)" = "$pkg" ] &&
+	  [ "$(dpkg-deb -f "$deb" Version)" = "$ver" ]; } ||
 		die "$deb is not $pkg $ver"
 }
 
-fetch linux-source-6.12 "$version"
-fetch "linux-image-$release-unsigned" "$version"
-fetch "linux-headers-$release" "$version"
-for pkg in busybox-static isolinux syslinux-common; do
+fetch "$src" "$version"
+fetch "$(image_pkg "$release")" "$version"
+fetch "$(headers_pkg "$release")" "$version"
+for pkg in $cd_pkgs; do
 	ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
-	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "$pkg is not in the archive"
+	{ [ -n "$ver" ] && [ "$ver" != "(none)" ]; } || die "$pkg is not in the archive"
 	fetch "$pkg" "$ver"
 done
 rm -f apt.err
 
 cat > versions.env.tmp <<-ENV
+KERNEL_SOURCE_PKG=$src
 KERNEL_DEB_VERSION=$version
 KERNEL_RELEASE=$release
+CD_PACKAGES="$cd_pkgs"
 ENV
 mv versions.env.tmp versions.env
 echo "fetch: kernel $version ($release) in $cache"

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Style and static checks of everything kernel-side that we own:
+# Style and static checks of everything we own:
+#  - shellcheck on every shell script, flake8 on every Python script;
 #  - scripts/checkpatch.pl --strict on patches/*.patch and on our own
 #    kernel-tree files (vpid.c, vpid.h, the selftests);
 #  - sparse and W=1 on vpid.c: no warning at all;
@@ -12,11 +13,37 @@ set -uo pipefail
 
 cache=$(realpath "$1") tree=$(realpath "$2")
 top=$(pwd)
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 # shellcheck source=/dev/null
 . "$cache/versions.env"
 kmake=(make -C "$tree" -s LOCALVERSION="+${KERNEL_RELEASE#*+}")
 fail=0
 bad() { echo "lint: FAILED: $*"; fail=1; }
+
+# 0. The tooling: scripts are told apart by their first line (/init and
+# the guest's tests have no suffix).
+first_line_matches() { # regex: our files whose first line matches
+	git ls-files -z --cached --others --exclude-standard |
+	while IFS= read -r -d '' f; do
+		[ -f "$f" ] && head -n 1 "$f" | grep -qE "$1" && echo "$f"
+	done
+}
+mapfile -t sh < <(first_line_matches '^#!(/usr)?/bin/(env )?(ba)?sh|^# shellcheck shell=')
+mapfile -t py < <(first_line_matches '^#!.*python')
+mapfile -t -O "${#py[@]}" py < <(git ls-files --cached --others \
+					   --exclude-standard -- '*.py')
+mapfile -t py < <(printf '%s\n' "${py[@]}" | sort -u)
+if shellcheck -x "${sh[@]}"; then
+	echo "lint: shellcheck: ${#sh[@]} shell scripts"
+else
+	bad "shellcheck"
+fi
+if flake8 "${py[@]}"; then
+	echo "lint: flake8: ${#py[@]} Python files"
+else
+	bad "flake8"
+fi
 
 # 1. checkpatch
 owned=$(git ls-files -- 'arch/*.c' 'arch/*.h' 'tools/*.c' 'tools/*.h')
@@ -29,7 +56,7 @@ for f in $owned; do
 	out=$(cd "$tree" && scripts/checkpatch.pl --strict --quiet -f "$f" 2>&1) ||
 		{ echo "$out"; bad "checkpatch: $f"; }
 done
-echo "lint: checkpatch --strict: $(ls patches/*.patch 2>/dev/null | wc -l) patches," \
+echo "lint: checkpatch --strict: $(compgen -G 'patches/*.patch' | wc -l) patches," \
      "$(echo "$owned" | wc -w) files"
 
 # 2. sparse and W=1 on vpid.c: nothing at all.
@@ -44,16 +71,18 @@ fi
 
 # 3. sparse on the upstream files the patches touch, judged by the lines
 # the patches added.
-src_deb=$(ls "$cache"/linux-source-6.12_*.deb)
 pristine=$(mktemp -d)
 trap 'rm -rf "$pristine"' EXIT
 files=$(sed -n 's|^+++ b/\(arch/x86/kvm/.*\.c\)$|\1|p' patches/*.patch 2>/dev/null | sort -u)
 [ -n "$files" ] || { exit $fail; }
-dpkg-deb --fsys-tarfile "$src_deb" | tar -xO ./usr/src/linux-source-6.12.tar.xz |
-	xz -dc | tar -x -C "$pristine" --strip-components=1 \
-		$(for f in $files; do echo "linux-source-6.12/$f"; done)
-objs=$(for f in $files; do echo "${f#arch/x86/kvm/}" | sed 's/\.c$/.o/'; done)
-warnings=$("${kmake[@]}" C=2 M=arch/x86/kvm $objs 2>&1 | grep -E ': (warning|error):')
+# shellcheck disable=SC2086 # one argument per file
+unpack_source "$cache" "$pristine" $files
+objs=()
+for f in $files; do
+	f=${f#arch/x86/kvm/}
+	objs+=("${f%.c}.o")
+done
+warnings=$("${kmake[@]}" C=2 M=arch/x86/kvm "${objs[@]}" 2>&1 | grep -E ': (warning|error):')
 new=0 old=0
 for f in $files; do
 	added=$(diff --unchanged-line-format= --old-line-format= \
@@ -70,7 +99,7 @@ old=$(( $(echo "$warnings" | grep -c .) - new ))
 if [ $new -ne 0 ]; then
 	bad "$new sparse warnings on lines the patches add"
 else
-	echo "lint: sparse on $(echo $files): no warning on a patched line" \
+	echo "lint: sparse on ${files//$'\n'/ }: no warning on a patched line" \
 	     "($old upstream warnings left alone)"
 fi
 exit $fail

@@ -6,10 +6,12 @@
 # usage: series-check.sh CACHE WORKDIR
 set -euo pipefail
 
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 cache=$1 work=$2
 die() { echo "series-check: error: $*" >&2; exit 1; }
 
-mapfile -t patches < <(grep -v -e '^#' -e '^[[:space:]]*$' patches/series)
+mapfile -t patches < <(read_list patches/series)
 scripts/tree.sh "$cache" "$work/linux" /dev/null >/dev/null
 # A pristine tree plus our own files: patch in place from here on.
 rm -f "$work/linux/.tree-stamp"

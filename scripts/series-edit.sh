@@ -8,6 +8,8 @@
 #                                    DIR's commits after "base"
 set -euo pipefail
 
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 cache=$1 dir=$2 cmd=$3
 top=$(pwd)
 die() { echo "series-edit: error: $*" >&2; exit 1; }
@@ -25,14 +27,14 @@ init)
 	git tag base
 	while read -r p; do
 		git am -q "$top/patches/$p" || die "git am $p failed"
-	done < <(grep -v -e '^#' -e '^[[:space:]]*$' "$top/patches/series")
+	done < <(read_list "$top/patches/series")
 	echo "series-edit: $dir: base + $(git rev-list --count base..HEAD) patches"
 	;;
 export)
 	[ -d "$dir/.git" ] || die "$dir is not from 'series-edit.sh init'"
 	rm -f patches/*.patch
 	git -C "$dir" format-patch -q -o "$top/patches" base..HEAD
-	(cd patches && ls ./*.patch | sed 's|^\./||') > patches/series
+	(cd patches && printf '%s\n' ./*.patch | sed 's|^\./||') > patches/series
 	echo "series-edit: $(wc -l < patches/series) patches in patches/"
 	;;
 *)

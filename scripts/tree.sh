@@ -8,17 +8,21 @@
 # overlaid file or a patch changed; otherwise nothing is done.
 set -euo pipefail
 
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 cache=$(realpath "$1") tree=$2 series=${3:-patches/series}
-top=$(pwd)
 die() { echo "tree: error: $*" >&2; exit 1; }
 
-src_deb=$(ls "$cache"/linux-source-6.12_*.deb 2>/dev/null | head -n 1)
-[ -n "$src_deb" ] || die "no linux-source-6.12 .deb in $cache; run 'make fetch'"
+[ -f "$cache/versions.env" ] || die "no $cache/versions.env; run 'make fetch'"
+# shellcheck source=/dev/null
+. "$cache/versions.env"
+src_deb=$(compgen -G "$cache/${KERNEL_SOURCE_PKG}_*.deb" | head -n 1 || true)
+[ -n "$src_deb" ] || die "no $KERNEL_SOURCE_PKG .deb in $cache; run 'make fetch'"
 
 # Our kernel-tree files: everything tracked (or new) under arch/ and tools/.
 mapfile -t overlay < <(git ls-files --cached --others --exclude-standard -- arch tools |
 		       sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)
-mapfile -t patches < <(grep -v -e '^#' -e '^[[:space:]]*$' "$series" 2>/dev/null || true)
+mapfile -t patches < <(read_list "$series" 2>/dev/null || true)
 
 stamp=$({ sha256sum "$src_deb" | cut -d' ' -f1
 	  for f in "${overlay[@]}"; do sha256sum "$f"; done
@@ -34,9 +38,7 @@ tmp=$tree.tmp
 rm -rf "$tmp"
 mkdir -p "$tmp"
 echo "tree: unpacking $(basename "$src_deb")"
-dpkg-deb --fsys-tarfile "$src_deb" |
-	tar -xO ./usr/src/linux-source-6.12.tar.xz |
-	xz -dc -T0 | tar -x -C "$tmp" --strip-components=1 ||
+unpack_source "$cache" "$tmp" ||
 	die "unpacking $src_deb failed (disk full? $(df -h "$tmp" | tail -n 1))"
 
 for f in "${overlay[@]}"; do

@@ -30,19 +30,20 @@ for m in kvm kvm-intel; do
 	[ -f "$modules/$m.ko" ] || die "$modules/$m.ko missing; run 'make modules'"
 	strip --strip-debug -o "$root/lib/modules/$m.ko" "$modules/$m.ko"
 done
-for t in $(cut -d';' -f3 "$plan" | sort -u); do
+mapfile -t tests < <(cut -d';' -f3 "$plan" | sort -u)
+for t in "${tests[@]}"; do
 	[ -x "$testdir/$t" ] || die "test $t is not built in $testdir"
 	cp "$testdir/$t" "$root/tests/$t"
 done
 # A test may be a script (vm/guest/*) that runs a test binary with
 # arguments: copy the binaries it names as /tests/NAME too.
-for t in $(cut -d';' -f3 "$plan" | sort -u); do
+for t in "${tests[@]}"; do
 	[ "$(head -c 2 "$testdir/$t")" = '#!' ] || continue
-	for dep in $(grep -o '/tests/[A-Za-z0-9_.-]*' "$testdir/$t" | sort -u); do
+	while read -r dep; do
 		dep=${dep#/tests/}
 		[ -x "$testdir/$dep" ] || die "test $t runs $dep, which is not built in $testdir"
 		cp "$testdir/$dep" "$root/tests/$dep"
-	done
+	done < <(grep -o '/tests/[A-Za-z0-9_.-]*' "$testdir/$t" | sort -u)
 done
 
 # gen_init_cpio makes /dev/console without needing root.

@@ -1,0 +1,42 @@
+# shellcheck shell=sh
+# Helpers shared by the shell scripts, the Makefile and scripts/vmrun/.
+# POSIX sh, as make runs it with /bin/sh. Source it from the top of the
+# repository, where every script runs.
+
+# read_list FILE: the entries of a list file (vm/tests, vm/matrix,
+# vm/skips, patches/series), "name value... # comment" per line: without
+# the comments, blank lines and surplus blanks; one entry per line.
+read_list() {
+	sed -e 's/#.*//' -e 's/[[:space:]][[:space:]]*/ /g' -e 's/^ //' \
+	    -e 's/ $//' -e '/^$/d' "$1"
+}
+
+# config_value NAME: NAME's value in config.mk, the one place where the
+# Debian packages we build from are pinned.
+config_value() {
+	sed -n "s/^$1[[:space:]]*=[[:space:]]*//p" config.mk
+}
+
+# The Debian packages of a kernel release: the unsigned image (vmlinuz,
+# config, stock modules) and the headers (Module.symvers).
+image_pkg() { echo "linux-image-$1-unsigned"; }
+headers_pkg() { echo "linux-headers-$1"; }
+
+# unpack_source CACHE DEST [FILE...]: the pristine kernel source of
+# CACHE's source package (versions.env, written by fetch.sh) into DEST,
+# all of it or only the FILEs named (paths inside the tree).
+unpack_source() {
+	_cache=$1 _dest=$2
+	shift 2
+	# shellcheck source=/dev/null
+	. "$_cache/versions.env"
+	_top=$KERNEL_SOURCE_PKG _files=
+	for _f; do
+		_files="$_files $_top/$_f"
+	done
+	mkdir -p "$_dest"
+	# shellcheck disable=SC2086 # word splitting of the file list is wanted
+	dpkg-deb --fsys-tarfile "$_cache/${_top}_"*.deb |
+		tar -xO "./usr/src/$_top.tar.xz" | xz -dc -T0 |
+		tar -x -C "$_dest" --strip-components=1 $_files
+}
