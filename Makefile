@@ -27,8 +27,10 @@ VM_OUT		?= $(VM)/test
 VM_SHOW		?=
 
 TEST_NAMES	= $(shell . scripts/lib.sh && read_list $(VM_TESTS) | cut -d' ' -f1)
+# The script make fuzz-l1 writes into $(SELFTESTS).
+FUZZ_L1_NAME	:= nested_vpid_fuzz_l1
 HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) \
-		   vmx_caps
+		   vmx_caps $(FUZZ_L1_NAME)
 # The benchmark is always built: vm/guest/nested_vpid_bench_* run it with
 # arguments.
 BENCH_NAME	:= nested_vpid_bench
@@ -53,7 +55,7 @@ BENCH_WHERE	= Bochs 2.7 (tigerlake; emulated VMX), L0 kernel $(BUILT_RELEASE) \
 
 .PHONY: all deps fetch tree modules selftests vm-test harness-check \
 	unit fuzz coverage lint series-edit series-export series-check check \
-	run bench bench-host \
+	run bench bench-host fuzz-l1 \
 	install uninstall clean
 
 all: modules selftests
@@ -121,6 +123,21 @@ check: deps
 
 # Show nested VPID at work: what L1 is told, the tests and the
 # benchmark's W1 and W2 in each mode, then the modes side by side.
+# The L1 fuzzer of nested_vpid_test for longer, in every set of
+# VM_MATRIX: FUZZ_L1_PROGRAMS programs from FUZZ_L1_SEED (random unless
+# given; printed, and in the test's output), each set on its own.
+FUZZ_L1_PROGRAMS ?= 1000
+FUZZ_L1_LIMIT	?= 1800
+fuzz-l1: modules selftests
+	@seed=$${FUZZ_L1_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "fuzz-l1: seed $$seed, $(FUZZ_L1_PROGRAMS) programs per set"; \
+	printf '#!/bin/sh\nexec /tests/nested_vpid_test -s %s -n %s\n' \
+		"$$seed" $(FUZZ_L1_PROGRAMS) > $(SELFTESTS)/$(FUZZ_L1_NAME); \
+	chmod +x $(SELFTESTS)/$(FUZZ_L1_NAME); mkdir -p $(VM); \
+	printf '%s\t%s\n' $(FUZZ_L1_NAME) $(FUZZ_L1_LIMIT) > $(VM)/fuzz-l1-tests
+	@$(MAKE) -s vm-test VM_TESTS=$(VM)/fuzz-l1-tests VM_OUT=$(VM)/fuzz-l1 \
+		VM_SHOW=$(FUZZ_L1_NAME)
+
 run: modules
 	@rc=0; $(MAKE) -s vm-test VM_TESTS=vm/run-tests VM_MATRIX=vm/run-matrix \
 		VM_OUT=$(VM)/run VM_SHOW='/vmx_caps' || rc=$$?; \

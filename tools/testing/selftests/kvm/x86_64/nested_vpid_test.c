@@ -1365,7 +1365,7 @@ static void test_vpid_exhaustion(void)
  * first one plus the vCPU's tags.
  */
 #define FUZZ_OPS		48
-#define FUZZ_VPIDS		4	/* small VPIDs, so that tags are reused */
+#define FUZZ_VPIDS		3	/* small VPIDs, so that tags are reused */
 
 static uint64_t fuzz_rng;
 
@@ -1380,13 +1380,13 @@ static uint64_t fuzz_enter_vpid(void)
 {
 	uint64_t x = fuzz_rand(20);
 
-	if (x < 11)
+	if (x < 12)
 		return 1 + fuzz_rand(FUZZ_VPIDS);
-	if (x < 16)
-		return 0;
 	if (x < 18)
+		return 0;
+	if (x < 19)
 		return 1 + FUZZ_VPIDS + fuzz_rand(FUZZ_VPIDS);
-	return x == 18 ? 0x8000 : 0xffff;
+	return fuzz_rand(2) ? 0x8000 : 0xffff;
 }
 
 /* The VPID operand of INVVPID: valid ones, and the invalid 0 and > 0xffff. */
@@ -1432,12 +1432,12 @@ static bool fuzz_program(struct test_vm *t, uint64_t seed, int nr)
 		uint64_t addr = fuzz_rand(4) ? TEST_GVA :
 				fuzz_rand(2) ? NONCANONICAL : fuzz_rng;
 
-		if (x < 45)
+		if (x < 55)
 			r[i] = enter(fuzz_enter_vpid(),
 				     fuzz_rand(20) ? F_READ : F_READ | F_L2_SYNC);
-		else if (x < 70)
+		else if (x < 67)
 			r[i] = invvpid_op(type, fuzz_invvpid_vpid(), addr);
-		else if (x < 95)
+		else if (x < 97)
 			r[i] = add_op(OP_SET_PTE, 0, 0, 0, ptes[fuzz_rand(3)], 0);
 		else
 			r[i] = add_op(OP_RESET, 0, 0, 0, 0, 0);
