@@ -50,10 +50,6 @@
 #define PAGES_GPA		0x40000000ull
 #define PAGES_GVA		0x40000000ull
 
-#define VMX_VPID_INVVPID		BIT_ULL(32)
-#define VMX_VPID_EXTENT_SINGLE_CONTEXT	BIT_ULL(41)
-#define INVVPID_SINGLE_CONTEXT		1
-
 enum {
 	STAGE_READY = 1,	/* L1 set up vmcs12 */
 	STAGE_DONE,		/* L1 ran the round trips */
@@ -86,21 +82,12 @@ static void l2_guest_code(void)
 	}
 }
 
-/* INVVPID; true on VMfail. */
+/* INVVPID; true on VMfail (or an exception). */
 static bool l1_invvpid(uint64_t type, uint64_t vpid, uint64_t gva)
 {
-	struct {
-		uint64_t vpid;
-		uint64_t gva;
-	} desc = { vpid, gva };
-	uint8_t fail;
+	uint8_t cf, zf;
 
-	asm volatile("invvpid %[desc], %[type]\n\t"
-		     "setna %[fail]"
-		     : [fail] "=q"(fail)
-		     : [desc] "m"(desc), [type] "r"(type)
-		     : "cc", "memory");
-	return fail;
+	return invvpid_safe(type, vpid, gva, &cf, &zf) || cf || zf;
 }
 
 static void l1_guest_code(struct vmx_pages *vmx)
@@ -116,8 +103,8 @@ static void l1_guest_code(struct vmx_pages *vmx)
 	if (has_vpid) {
 		uint64_t cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
 
-		has_invvpid = (cap & VMX_VPID_INVVPID) &&
-			      (cap & VMX_VPID_EXTENT_SINGLE_CONTEXT);
+		has_invvpid = (cap & VMX_EPT_VPID_CAP_INVVPID) &&
+			      (cap & VMX_EPT_VPID_CAP_INVVPID_TYPE(VMX_VPID_EXTENT_SINGLE_CONTEXT));
 	}
 
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
@@ -138,7 +125,8 @@ static void l1_guest_code(struct vmx_pages *vmx)
 		}
 		if (cfg.workload == 3 && has_invvpid && i && !(i % cfg.m)) {
 			vpid = 1 + invvpids % cfg.k;
-			GUEST_ASSERT(!l1_invvpid(INVVPID_SINGLE_CONTEXT, vpid, 0));
+			GUEST_ASSERT(!l1_invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT,
+						 vpid, 0));
 			invvpids++;
 		}
 

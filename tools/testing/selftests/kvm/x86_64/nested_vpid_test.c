@@ -47,15 +47,16 @@
 
 #define NONCANONICAL		0x8000000000000000ull
 
-#define VMX_VPID_INVVPID	BIT_ULL(32)
-#define VMX_VPID_TYPE_SHIFT	40
-#define VMX_VPID_TYPES_MASK	(0xfull << VMX_VPID_TYPE_SHIFT)
-#define INVVPID_INDIVIDUAL	0
-#define INVVPID_SINGLE		1
-#define INVVPID_ALL		2
-#define INVVPID_SINGLE_GLOBALS	3
+/* Short names for the library's INVVPID types, for the tables below. */
+#define INVVPID_INDIVIDUAL	VMX_VPID_EXTENT_INDIVIDUAL_ADDR
+#define INVVPID_SINGLE		VMX_VPID_EXTENT_SINGLE_CONTEXT
+#define INVVPID_ALL		VMX_VPID_EXTENT_ALL_CONTEXT
+#define INVVPID_SINGLE_GLOBALS	VMX_VPID_EXTENT_SINGLE_NON_GLOBAL
 #define NR_INVVPID_TYPES	4
-#define VMXERR_INVVPID_OPERAND	28
+#define INVVPID_TYPES		(VMX_EPT_VPID_CAP_INVVPID_TYPE(0) |	\
+				 VMX_EPT_VPID_CAP_INVVPID_TYPE(1) |	\
+				 VMX_EPT_VPID_CAP_INVVPID_TYPE(2) |	\
+				 VMX_EPT_VPID_CAP_INVVPID_TYPE(3))
 
 enum {
 	STAGE_READY = 1,	/* L1 waits for a program */
@@ -64,8 +65,7 @@ enum {
 
 enum {
 	OP_RESET,		/* VMXOFF, VMXON, fresh vmcs12 */
-	OP_ENTER,		/* @count round trips to L2 with @vpid, 0: VPID off,
-				 * and CR3 @addr, 0: L1's */
+	OP_ENTER,		/* @count round trips to L2, @vpid 0: VPID off */
 	OP_INVVPID,		/* INVVPID @type with @vpid and @addr */
 	OP_SET_PTE,		/* TEST_GVA's PTE := @addr */
 	OP_CAPS,		/* read L1's VMX capability MSRs */
@@ -74,6 +74,7 @@ enum {
 #define F_READ		BIT(0)	/* L2 reads TEST_GVA */
 #define F_L2_SYNC	BIT(1)	/* L2 stops at a GUEST_SYNC first */
 
+/* OP_ENTER's @addr is L2's CR3, 0 for L1's. */
 struct op {
 	uint32_t code;
 	uint32_t flags;
@@ -153,39 +154,6 @@ static void l1_enter_l2(bool *launched)
 	GUEST_ASSERT_EQ(vmreadz(VM_EXIT_REASON), EXIT_REASON_VMCALL);
 	vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) +
 			   vmreadz(VM_EXIT_INSTRUCTION_LEN));
-}
-
-/*
- * INVVPID that survives #UD and reports RFLAGS.CF (VMfailInvalid) and
- * RFLAGS.ZF (VMfailValid).  Returns the exception vector, 0 if none.
- */
-static uint8_t invvpid_safe(uint64_t type, uint64_t vpid, uint64_t addr,
-			    uint8_t *cf, uint8_t *zf)
-{
-	struct {
-		uint64_t vpid;
-		uint64_t addr;
-	} desc = { vpid, addr };
-	uint64_t ec;
-	uint8_t vector, c = 0, z = 0;
-
-	asm volatile("mov $" __stringify(KVM_EXCEPTION_MAGIC) ", %%r9\n\t"
-		     "lea 1f(%%rip), %%r10\n\t"
-		     "lea 2f(%%rip), %%r11\n\t"
-		     "1: invvpid %[desc], %[type]\n\t"
-		     "setc %[c]\n\t"
-		     "setz %[z]\n\t"
-		     "xor %%r9, %%r9\n\t"
-		     "2:\n\t"
-		     "mov %%r9b, %[vector]\n\t"
-		     "mov %%r10, %[ec]\n\t"
-		     : [vector] "=qm"(vector), [ec] "=rm"(ec),
-		       [c] "+qm"(c), [z] "+qm"(z)
-		     : [desc] "m"(desc), [type] "r"(type)
-		     : "cc", "memory", "r9", "r10", "r11");
-	*cf = c;
-	*zf = z;
-	return vector;
 }
 
 static void l1_run_op(struct vmx_pages *vmx, struct op *op, struct result *res,
@@ -587,7 +555,7 @@ static uint64_t caps_procbased2, caps_ept_vpid;
 
 static bool invvpid_type_supported(int type)
 {
-	return caps_ept_vpid & BIT_ULL(VMX_VPID_TYPE_SHIFT + type);
+	return caps_ept_vpid & VMX_EPT_VPID_CAP_INVVPID_TYPE(type);
 }
 
 /* 1. What L1 sees of VPID in its VMX capability MSRs. */
@@ -604,10 +572,10 @@ static void test_capabilities(struct test_vm *t)
 	caps_ept_vpid = results[r].val[1];
 
 	vpid_ctl = (caps_procbased2 >> 32) & SECONDARY_EXEC_ENABLE_VPID;
-	invvpid = caps_ept_vpid & VMX_VPID_INVVPID;
-	types = caps_ept_vpid & VMX_VPID_TYPES_MASK;
+	invvpid = caps_ept_vpid & VMX_EPT_VPID_CAP_INVVPID;
+	types = caps_ept_vpid & INVVPID_TYPES;
 	if (nested_vpid)
-		ok = vpid_ctl && invvpid && types == VMX_VPID_TYPES_MASK;
+		ok = vpid_ctl && invvpid && types == INVVPID_TYPES;
 	else
 		ok = !vpid_ctl && !invvpid && !types;
 	if (!ok)
@@ -785,7 +753,7 @@ static void test_invvpid_error(struct test_vm *t, const char *name,
 	enter(1, 0);
 	ok = run_prog(t, name);
 	if (results[r].vector || results[r].cf || !results[r].zf ||
-	    results[r].err != VMXERR_INVVPID_OPERAND) {
+	    results[r].err != VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID) {
 		ksft_print_msg("%s: vector %lu CF %lu ZF %lu error %lu\n",
 			       name, results[r].vector, results[r].cf,
 			       results[r].zf, results[r].err);
@@ -1414,6 +1382,10 @@ static bool invvpid_operand_valid(uint64_t type, uint64_t vpid, uint64_t addr)
 /* The values (bit 0 A, 1 B, 2 C) each VPID may still have cached. */
 static uint8_t fuzz_cached[0x10000];
 
+#define fuzz_report(fmt, ...)						\
+	ksft_print_msg("seed %lu program %d op %d: " fmt, seed, nr, i,	\
+		       ##__VA_ARGS__)
+
 /* Run one random program; false, with a message, on any violation. */
 static bool fuzz_program(struct test_vm *t, uint64_t seed, int nr)
 {
@@ -1466,9 +1438,8 @@ static bool fuzz_program(struct test_vm *t, uint64_t seed, int nr)
 				if (res->val[0] == vals[j])
 					break;
 			if (j == 3 || !(fuzz_cached[v] & BIT(j))) {
-				ksft_print_msg("seed %lu program %d op %d: VPID %lu read 0x%lx, may read mask 0x%x\n",
-					       seed, nr, i, v, res->val[0],
-					       fuzz_cached[v]);
+				fuzz_report("VPID %lu read 0x%lx, may read mask 0x%x\n",
+					    v, res->val[0], fuzz_cached[v]);
 				ok = false;
 			}
 			/* What it read stays cached, the rest may too. */
@@ -1478,8 +1449,8 @@ static bool fuzz_program(struct test_vm *t, uint64_t seed, int nr)
 		case OP_INVVPID:
 			if (!nested_vpid) {
 				if (res->vector != UD_VECTOR) {
-					ksft_print_msg("seed %lu program %d op %d: INVVPID without VPID: vector %lu\n",
-						       seed, nr, i, res->vector);
+					fuzz_report("INVVPID without VPID: vector %lu\n",
+						    res->vector);
 					ok = false;
 				}
 				break;
@@ -1487,11 +1458,11 @@ static bool fuzz_program(struct test_vm *t, uint64_t seed, int nr)
 			valid = invvpid_operand_valid(op->type, op->vpid,
 						      op->addr);
 			if (res->vector || res->cf || res->zf != !valid ||
-			    (!valid && res->err != VMXERR_INVVPID_OPERAND)) {
-				ksft_print_msg("seed %lu program %d op %d: INVVPID type %lu VPID 0x%lx addr 0x%lx: vector %lu CF %lu ZF %lu error %lu\n",
-					       seed, nr, i, op->type, op->vpid,
-					       op->addr, res->vector, res->cf,
-					       res->zf, res->err);
+			    (!valid && res->err != VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID)) {
+				fuzz_report("INVVPID %lu 0x%lx 0x%lx: #%lu CF %lu ZF %lu err %lu\n",
+					    op->type, op->vpid, op->addr,
+					    res->vector, res->cf, res->zf,
+					    res->err);
 				ok = false;
 			}
 			if (!valid)
