@@ -167,7 +167,7 @@ struct run {
 
 static char mode[64];
 
-/* vanilla, tags<N>, with "-ept0" under shadow paging. */
+/* novpid (L1 gets no VPID), tags<N>, with "-ept0" under shadow paging. */
 static void read_mode(void)
 {
 	bool nested_vpid, ept;
@@ -183,7 +183,7 @@ static void read_mode(void)
 	if (nested_vpid)
 		snprintf(mode, sizeof(mode), "tags%d", tags);
 	else
-		snprintf(mode, sizeof(mode), "vanilla");
+		snprintf(mode, sizeof(mode), "novpid");
 	if (!ept)
 		strncat(mode, "-ept0", sizeof(mode) - strlen(mode) - 1);
 
