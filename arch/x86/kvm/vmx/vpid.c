@@ -105,6 +105,15 @@ static int __vpid_alloc(unsigned int reserve)
 	return vpid;
 }
 
+/* Return an allocated VPID to the space; vmx_vpid_lock held. */
+static void __vpid_free(int vpid)
+{
+	bool was_allocated = __test_and_clear_bit(vpid, vmx_vpid_bitmap);
+
+	if (!WARN_ON_ONCE(!was_allocated))
+		vmx_vpid_nr_used--;
+}
+
 /**
  * vpid_alloc - allocate a VPID from the global space
  *
@@ -134,17 +143,6 @@ static u16 vpid_alloc_nested(void)
 	return vpid;
 }
 
-/* True if tags cannot get a vpid02 now, and unmapped ones should go. */
-static bool vpid_nested_short(void)
-{
-	bool ret;
-
-	spin_lock(&vmx_vpid_lock);
-	ret = vpid_nr_free() <= vpid_nr_reserved();
-	spin_unlock(&vmx_vpid_lock);
-	return ret;
-}
-
 /**
  * vpid_free - return a VPID to the global space
  * @vpid: a VPID from vpid_alloc(), or 0 which is ignored
@@ -154,19 +152,30 @@ static bool vpid_nested_short(void)
  */
 void vpid_free(int vpid)
 {
-	bool was_allocated;
-
 	if (!vpid)
 		return;
 	if (WARN_ON_ONCE(vpid < 0 || vpid >= VMX_NR_VPIDS))
 		return;
 
 	spin_lock(&vmx_vpid_lock);
-	was_allocated = __test_and_clear_bit(vpid, vmx_vpid_bitmap);
-	if (was_allocated)
-		vmx_vpid_nr_used--;
+	__vpid_free(vpid);
 	spin_unlock(&vmx_vpid_lock);
-	WARN_ON_ONCE(!was_allocated);
+}
+
+/*
+ * Give a tag's vpid02 back if tags cannot get one now, see the top of this
+ * file.  Returns true if it was given back.
+ */
+static bool vpid_free_if_short(u16 vpid)
+{
+	bool short_of_vpids;
+
+	spin_lock(&vmx_vpid_lock);
+	short_of_vpids = vpid_nr_free() <= vpid_nr_reserved();
+	if (short_of_vpids)
+		__vpid_free(vpid);
+	spin_unlock(&vmx_vpid_lock);
+	return short_of_vpids;
 }
 
 /**
@@ -377,10 +386,8 @@ u16 nested_vpid_find(const struct nested_vpid_cache *c, u32 vpid12)
 static void nested_vpid_unmap(struct nested_vpid_slot *t)
 {
 	t->vpid12 = 0;
-	if (vpid_nested_short()) {
-		vpid_free(t->vpid02);
+	if (vpid_free_if_short(t->vpid02))
 		t->vpid02 = 0;
-	}
 }
 
 /**

@@ -953,70 +953,64 @@ struct stale_step {
 
 struct stale_case {
 	const char *name;
-	bool needs_vpid;	/* meaningless when every entry flushes */
 	int type;		/* an INVVPID type the case needs, or -1 */
 	struct stale_step steps[MAX_STEPS];
 };
 
+/* INVVPID of @type naming @vpid, after VPID 1 ran last. */
+#define STALE_INVVPID_LAST(name, type, vpid)				\
+	{ name, type,							\
+	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),		\
+	    INVVPID(type, vpid), READ(1, MAY_B) } }
+
+/* INVVPID of @type naming VPID 2, after VPID 1 ran last. */
+#define STALE_INVVPID_OTHER(name, type)					\
+	{ name, type,							\
+	  { PTE_A, READ(2, MAY_A), READ(1, MAY_A), PTE_B,		\
+	    INVVPID(type, 2), READ(2, MAY_B), READ(1, MAY_A | MAY_B) } }
+
+/*
+ * L2 switches among more CR3s than KVM caches shadow roots for: an INVVPID
+ * of @type must reach the roots KVM keeps and those it rebuilds.
+ */
+#define STALE_MANY_CR3(name, type)					\
+	{ name, type,							\
+	  { PTE_A, READ_CR3(0, MAY_A), READ_CR3(1, MAY_A),		\
+	    READ_CR3(2, MAY_A), READ_CR3(3, MAY_A), READ_CR3(4, MAY_A),	\
+	    READ_CR3(5, MAY_A), PTE_B, INVVPID(type, 1),		\
+	    READ_CR3(5, MAY_B), READ_CR3(4, MAY_B), READ_CR3(3, MAY_B),	\
+	    READ_CR3(2, MAY_B), READ_CR3(1, MAY_B), READ_CR3(0, MAY_B) } }
+
+/* Every case needs VPID for L2: without it every entry flushes. */
 static const struct stale_case stale_cases[] = {
 	/* A VPID that never ran cannot have cached A. */
-	{ "stale_new_vpid", true, -1,
+	{ "stale_new_vpid", -1,
 	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
 	    READ(NEW_VPID, MAY_B) } },
 	/*
 	 * VM-Enter with VPID disabled flushes VPID 0 only; VPID 1 never ran
 	 * while the PTE held B, so it can never read B.
 	 */
-	{ "stale_vpid_off_between", true, -1,
+	{ "stale_vpid_off_between", -1,
 	  { PTE_A, READ(1, MAY_A), PTE_B, READ(0, MAY_B), PTE_A,
 	    READ(1, MAY_A) } },
-	/* INVVPID of each type naming the VPID that ran last. */
-	{ "stale_invvpid_individual", true, INVVPID_INDIVIDUAL,
-	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
-	    INVVPID(INVVPID_INDIVIDUAL, 1), READ(1, MAY_B) } },
-	{ "stale_invvpid_single", true, INVVPID_SINGLE,
-	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
-	    INVVPID(INVVPID_SINGLE, 1), READ(1, MAY_B) } },
-	{ "stale_invvpid_all", true, INVVPID_ALL,
-	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
-	    INVVPID(INVVPID_ALL, 0), READ(1, MAY_B) } },
-	{ "stale_invvpid_single_globals", true, INVVPID_SINGLE_GLOBALS,
-	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
-	    INVVPID(INVVPID_SINGLE_GLOBALS, 1), READ(1, MAY_B) } },
-	/* INVVPID naming a VPID other than the one that ran last. */
-	{ "stale_invvpid_individual_other", true, INVVPID_INDIVIDUAL,
-	  { PTE_A, READ(2, MAY_A), READ(1, MAY_A), PTE_B,
-	    INVVPID(INVVPID_INDIVIDUAL, 2), READ(2, MAY_B),
-	    READ(1, MAY_A | MAY_B) } },
-	{ "stale_invvpid_single_other", true, INVVPID_SINGLE,
-	  { PTE_A, READ(2, MAY_A), READ(1, MAY_A), PTE_B,
-	    INVVPID(INVVPID_SINGLE, 2), READ(2, MAY_B),
-	    READ(1, MAY_A | MAY_B) } },
-	{ "stale_invvpid_single_globals_other", true, INVVPID_SINGLE_GLOBALS,
-	  { PTE_A, READ(2, MAY_A), READ(1, MAY_A), PTE_B,
-	    INVVPID(INVVPID_SINGLE_GLOBALS, 2), READ(2, MAY_B),
-	    READ(1, MAY_A | MAY_B) } },
-	/*
-	 * L2 switches among more CR3s than KVM caches shadow roots for: an
-	 * INVVPID must reach the roots KVM keeps and those it rebuilds.
-	 */
-	{ "stale_many_cr3_individual", true, INVVPID_INDIVIDUAL,
-	  { PTE_A, READ_CR3(0, MAY_A), READ_CR3(1, MAY_A), READ_CR3(2, MAY_A),
-	    READ_CR3(3, MAY_A), READ_CR3(4, MAY_A), READ_CR3(5, MAY_A), PTE_B,
-	    INVVPID(INVVPID_INDIVIDUAL, 1), READ_CR3(5, MAY_B),
-	    READ_CR3(4, MAY_B), READ_CR3(3, MAY_B), READ_CR3(2, MAY_B),
-	    READ_CR3(1, MAY_B), READ_CR3(0, MAY_B) } },
-	{ "stale_many_cr3_single", true, INVVPID_SINGLE,
-	  { PTE_A, READ_CR3(0, MAY_A), READ_CR3(1, MAY_A), READ_CR3(2, MAY_A),
-	    READ_CR3(3, MAY_A), READ_CR3(4, MAY_A), READ_CR3(5, MAY_A), PTE_B,
-	    INVVPID(INVVPID_SINGLE, 1), READ_CR3(5, MAY_B),
-	    READ_CR3(4, MAY_B), READ_CR3(3, MAY_B), READ_CR3(2, MAY_B),
-	    READ_CR3(1, MAY_B), READ_CR3(0, MAY_B) } },
+	STALE_INVVPID_LAST("stale_invvpid_individual", INVVPID_INDIVIDUAL, 1),
+	STALE_INVVPID_LAST("stale_invvpid_single", INVVPID_SINGLE, 1),
+	STALE_INVVPID_LAST("stale_invvpid_all", INVVPID_ALL, 0),
+	STALE_INVVPID_LAST("stale_invvpid_single_globals",
+			   INVVPID_SINGLE_GLOBALS, 1),
+	STALE_INVVPID_OTHER("stale_invvpid_individual_other",
+			    INVVPID_INDIVIDUAL),
+	STALE_INVVPID_OTHER("stale_invvpid_single_other", INVVPID_SINGLE),
+	STALE_INVVPID_OTHER("stale_invvpid_single_globals_other",
+			    INVVPID_SINGLE_GLOBALS),
+	STALE_MANY_CR3("stale_many_cr3_individual", INVVPID_INDIVIDUAL),
+	STALE_MANY_CR3("stale_many_cr3_single", INVVPID_SINGLE),
 	/* KVM's own guarantees: a new VMXON or restored state starts clean. */
-	{ "stale_vmxoff_vmxon", true, -1,
+	{ "stale_vmxoff_vmxon", -1,
 	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE), { S_RESET },
 	    READ(1, MAY_B) } },
-	{ "stale_nested_state", true, -1,
+	{ "stale_nested_state", -1,
 	  { PTE_A, READ(1, MAY_A), PTE_B, READ(1, STALE),
 	    READ_SYNC(1, MAY_B) } },
 };
@@ -1028,7 +1022,7 @@ static void test_stale(struct test_vm *t, const struct stale_case *c,
 	int r[MAX_STEPS] = {}, i, may;
 	bool ok = true;
 
-	if (skip_if(!nested_vpid && c->needs_vpid, c->name,
+	if (skip_if(!nested_vpid, c->name,
 		    "nested_vpid=N: every entry flushes, nothing can be stale"))
 		return;
 	if (skip_if(ept && emulated, c->name,
