@@ -93,10 +93,11 @@ vm-test: modules selftests
 harness-check: modules selftests
 	@scripts/harness-check.sh "$(MAKE)"
 
-# User-space tests of vpid.c (tests/Makefile).
+# User-space tests of vpid.c, and of mmu.c's root filter taken from the
+# patched tree (tests/Makefile).
 FUZZ_SECONDS	?= 60
-unit: deps
-	@$(MAKE) -s -C tests unit
+unit: tree
+	@$(MAKE) -s -C tests unit TREE=$(abspath $(TREE))
 fuzz: deps
 	@$(MAKE) -s -C tests fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 coverage: deps
