@@ -32,10 +32,11 @@ FUZZ_L1_NAME	:= nested_vpid_fuzz_l1
 HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) \
 		   vmx_caps $(FUZZ_L1_NAME)
 # The benchmark is always built: vm/guest/nested_vpid_bench_* run it with
-# arguments.
+# arguments; so is nested_vpid_smp_test, which vm/guest/nested_vpid_smp runs.
 BENCH_NAME	:= nested_vpid_bench
-KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(BENCH_NAME),$(TEST_NAMES)) \
-		  $(BENCH_NAME)
+GUEST_BINS	:= $(BENCH_NAME) nested_vpid_smp_test
+KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(GUEST_BINS),$(TEST_NAMES)) \
+		  $(GUEST_BINS)
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  --matrix $(VM_MATRIX) --skips $(VM_SKIPS) \
