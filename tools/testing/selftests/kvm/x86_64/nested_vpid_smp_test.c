@@ -9,6 +9,8 @@
  * -m (migrate, the default): one vCPU, pinned to one pCPU at a time.  For
  *    each INVVPID type, L1 runs L2 with VPIDs 1, 2 and 3 on pCPU X and
  *    stops at a GUEST_SYNC; the host moves the thread to pCPU Y.  L1
+ *    re-enters the VPID that ran last (nothing but the move flushes it),
+ *    moves to X and back to Y the same way; then it
  *    rewrites the PTE of the page L2 reads, issues the INVVPID for VPID 1
  *    (vmcs02 last ran on X: KVM must defer, i.e. drop the mapping) and
  *    enters its L2s; then, vmcs02 now being on Y, rewrites the PTE back
@@ -146,6 +148,13 @@ static void l1_migrate(struct vmx_pages *vmx)
 	for (type = 0; type < 4; type++) {
 		if (!(caps & VMX_EPT_VPID_CAP_INVVPID_TYPE(type)))
 			continue;
+		/*
+		 * Back on pCPU X: first the VPID that ran last, so that only
+		 * the move flushes its tag (with ept=0 a vpid12 switch syncs
+		 * and flushes too, and so does an INVVPID).
+		 */
+		if (launched)
+			GUEST_ASSERT_EQ(l1_enter(0, 1, &launched), VAL_A);
 		/* On pCPU X: every VPID reads A. */
 		WRITE_ONCE(*(uint64_t *)pt_alias, pte_a);
 		l1_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0);
@@ -153,7 +162,13 @@ static void l1_migrate(struct vmx_pages *vmx)
 			GUEST_ASSERT_EQ(l1_enter(0, v, &launched), VAL_A);
 		GUEST_SYNC(1);
 
-		/* On pCPU Y, vmcs02 last ran on X. */
+		/* On pCPU Y, vmcs02 last ran on X: the same VPID first. */
+		GUEST_ASSERT_EQ(l1_enter(0, 3, &launched), VAL_A);
+		GUEST_SYNC(1);
+
+		/* Again on X, then on Y with the INVVPID. */
+		GUEST_ASSERT_EQ(l1_enter(0, 3, &launched), VAL_A);
+		GUEST_SYNC(1);
 		WRITE_ONCE(*(uint64_t *)pt_alias, pte_b);
 		l1_invvpid(type, 1);
 		GUEST_ASSERT_EQ(l1_enter(0, 1, &launched), VAL_B);
@@ -333,7 +348,7 @@ static void test_migrate(void)
 	vcpu_setup(vcpu, 0, false);
 	moves = run_moving(vcpu, 0);
 	kvm_vm_free(vm);
-	/* Two moves per INVVPID type L1 has. */
+	/* Four moves per INVVPID type L1 has. */
 	ksft_test_result(moves >= 2, "migrate_invvpid: %d moves between CPU %d and CPU %d\n",
 			 moves, cpus[0], cpus[1]);
 }
