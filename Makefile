@@ -32,11 +32,12 @@ FUZZ_L1_NAME	:= nested_vpid_fuzz_l1
 HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) \
 		   vmx_caps $(FUZZ_L1_NAME)
 # The benchmark is always built: vm/guest/nested_vpid_bench_* run it with
-# arguments.
+# arguments; so is nested_vpid_smp_test, which vm/guest/nested_vpid_smp runs.
 BENCH_NAME	:= nested_vpid_bench
+GUEST_BINS	:= $(BENCH_NAME) nested_vpid_smp_test
 # TEST+WRAPPER in a list: vm/guest/WRAPPER runs TEST (vm/init).
-KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(BENCH_NAME),\
-		    $(sort $(subst +, ,$(TEST_NAMES)))) $(BENCH_NAME)
+KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(GUEST_BINS),\
+		    $(sort $(subst +, ,$(TEST_NAMES)))) $(GUEST_BINS)
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  --matrix $(VM_MATRIX) --skips $(VM_SKIPS) \

@@ -44,6 +44,9 @@ if [ "${BENCH_RELOAD:-}" = 1 ]; then
 	users=$(awk '$1 == "kvm_intel" { print $3 }' /proc/modules)
 	[ "${users:-0}" -eq 0 ] || die "kvm_intel is in use (a VM is running?)"
 	while read -r set params; do
+		# cpus=N picks the emulated machine (vm/matrix): a set
+		# with it repeats another's kvm_intel parameters.
+		case " $params " in *" cpus="*) continue ;; esac
 		echo "bench-host: kvm_intel $params"
 		modprobe -r kvm_intel
 		# shellcheck disable=SC2086

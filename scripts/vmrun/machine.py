@@ -20,6 +20,7 @@ class Boot:
         iso = os.path.join(out, 'test.iso')
         write_plan(todo, plan)
         subprocess.run(args.image + [plan, iso], check=True)
+        self.cpus = todo[0].cpus
         rcfile = self._bochsrc(args.bochsrc, iso, os.path.join(out,
                                                                f'bochsrc.{n}'))
         # Debian's Bochs has its debugger built in: tell it to continue.
@@ -40,7 +41,8 @@ class Boot:
             rc = f.read()
         with open(path, 'w') as f:
             f.write(rc.replace('@ISO@', iso).replace('@SERIAL@', self.serial)
-                    .replace('@LOG@', self.bochslog))
+                    .replace('@LOG@', self.bochslog)
+                    .replace('@CPUS@', str(self.cpus)))
         return path
 
     def lines(self):

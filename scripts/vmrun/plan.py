@@ -1,4 +1,5 @@
-"""The plan: every test of the test list under every parameter set."""
+"""The plan: every test of the test list under every parameter set whose
+machine it needs."""
 
 import os
 import subprocess
@@ -17,23 +18,41 @@ def read_list(path):
     return [line.split() for line in out.splitlines()]
 
 
-class Test:
-    """One test in one parameter set."""
+# The machine a parameter set runs on, and the one a test needs: "cpus=N"
+# among a set's parameters or after a test's limit.  A set runs the tests
+# that need its machine; without it, both mean the 1-CPU machine.
+CPUS = 'cpus='
 
-    def __init__(self, set_name, params, test, limit):
+
+def split_cpus(words):
+    """(CPU count, the other words) of a matrix or test list row."""
+    cpus = [int(w[len(CPUS):]) for w in words if w.startswith(CPUS)]
+    return (cpus[-1] if cpus else 1,
+            [w for w in words if not w.startswith(CPUS)])
+
+
+class Test:
+    """One test in one parameter set, and the machine it runs on."""
+
+    def __init__(self, set_name, params, test, limit, cpus):
         self.set = set_name
         self.params = params
         self.test = test
         self.limit = limit
+        self.cpus = cpus
         self.name = f'{set_name}/{test}'
 
 
 def make_plan(matrix, tests, default_limit):
     plan = []
     for row in read_list(matrix):
+        cpus, params = split_cpus(row[1:])
         for t in read_list(tests):
+            need, t = split_cpus(t)
+            if need != cpus:
+                continue
             limit = int(t[1]) if len(t) > 1 else default_limit
-            plan.append(Test(row[0], ' '.join(row[1:]), t[0], limit))
+            plan.append(Test(row[0], ' '.join(params), t[0], limit, cpus))
     return plan
 
 

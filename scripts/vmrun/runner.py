@@ -1,6 +1,7 @@
 """Boot the emulated machine until every test of the plan has a verdict.
 
-Every boot gets a CD whose /plan lists the tests still to run. A test
+Every boot gets a CD whose /plan lists the tests still to run on one
+machine (the CPU count of the first test left's parameter set). A test
 that passes its limit, a kernel panic, a reboot or a stall ends the
 boot (Bochs is killed); the next boot resumes with the following test.
 """
@@ -69,7 +70,8 @@ class BootRun:
     def event(self, ev):
         kind = ev[0]
         if kind == 'init':
-            self.say(f'reached /init after {self.watch.took():.0f} s')
+            self.say(f'reached /init after {self.watch.took():.0f} s '
+                     f'({self.boot.cpus} CPU machine)')
             if self.early:
                 # Our modules are not loaded yet: the emulated CPU's.
                 self.say(f'{self.early} kernel warning lines before /init '
@@ -189,7 +191,9 @@ def run(args):
             results.errors.append(f'wall-clock limit of {args.wall} s reached')
             break
         boots += 1
-        boot = BootRun(args, boots, todo, results)
+        # One machine per boot: the tests left that run on the first's.
+        batch = [t for t in todo if t.cpus == todo[0].cpus]
+        boot = BootRun(args, boots, batch, results)
         boot.run(deadline)
         if not boot.done and not results.errors:
             # Nothing finished in this boot (it stalled or stopped before
