@@ -6,7 +6,9 @@
  * per-vCPU cache of L2 VPID tags (vmcs12's VPID, vpid12, mapped to a VPID
  * of KVM's, vpid02) through its binary stats, INVVPID of every type and
  * its operand checks, that L2 never uses a stale translation with shadow
- * paging, that no VPID is leaked, and nested state save/restore in L2.
+ * paging, that no VPID is leaked, and nested state save/restore in L2;
+ * one case per nested VPID bug that upstream fixed, and (-c, -v) cycles of
+ * VMXON/VMXOFF and of vCPU lifetimes.
  *
  * The mode comes from kvm_intel's parameters nested_vpid, nested_vpid_tags
  * and ept.  The host sends L1 a program of operations (enter L2 with a
