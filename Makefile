@@ -34,8 +34,9 @@ HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) \
 # The benchmark is always built: vm/guest/nested_vpid_bench_* run it with
 # arguments.
 BENCH_NAME	:= nested_vpid_bench
-KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(BENCH_NAME),$(TEST_NAMES)) \
-		  $(BENCH_NAME)
+# TEST+WRAPPER in a list: vm/guest/WRAPPER runs TEST (vm/init).
+KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(BENCH_NAME),\
+		    $(sort $(subst +, ,$(TEST_NAMES)))) $(BENCH_NAME)
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  --matrix $(VM_MATRIX) --skips $(VM_SKIPS) \
@@ -93,10 +94,11 @@ vm-test: modules selftests
 harness-check: modules selftests
 	@scripts/harness-check.sh "$(MAKE)"
 
-# User-space tests of vpid.c (tests/Makefile).
+# User-space tests of vpid.c, and of mmu.c's root filter taken from the
+# patched tree (tests/Makefile).
 FUZZ_SECONDS	?= 60
-unit: deps
-	@$(MAKE) -s -C tests unit
+unit: tree
+	@$(MAKE) -s -C tests unit TREE=$(abspath $(TREE))
 fuzz: deps
 	@$(MAKE) -s -C tests fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 coverage: deps

@@ -30,7 +30,8 @@ for m in kvm kvm-intel; do
 	[ -f "$modules/$m.ko" ] || die "$modules/$m.ko missing; run 'make modules'"
 	strip --strip-debug -o "$root/lib/modules/$m.ko" "$modules/$m.ko"
 done
-mapfile -t tests < <(cut -d';' -f3 "$plan" | sort -u)
+# TEST+WRAPPER: both run (vm/init).
+mapfile -t tests < <(cut -d';' -f3 "$plan" | tr + '\n' | sort -u)
 for t in "${tests[@]}"; do
 	[ -x "$testdir/$t" ] || die "test $t is not built in $testdir"
 	cp "$testdir/$t" "$root/tests/$t"

@@ -25,6 +25,7 @@
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
+#include "hyperv.h"
 #include "vmx.h"
 #include "nested_vpid.h"
 
@@ -517,7 +518,8 @@ static bool run_prog(struct test_vm *t, const char *name)
 	return ok;
 }
 
-static void setup_test_vm(struct test_vm *t)
+/* A VM for the programs; with Hyper-V's CPUID if @hv. */
+static void setup_test_vm_hv(struct test_vm *t, bool hv)
 {
 	struct kvm_vm *vm;
 	vm_paddr_t a, b, c, pt;
@@ -527,6 +529,8 @@ static void setup_test_vm(struct test_vm *t)
 	memset(t, 0, sizeof(*t));
 	vm = vm_create_with_one_vcpu(&t->vcpu, l1_guest_code);
 	t->vm = vm;
+	if (hv)
+		vcpu_set_hv_cpuid(t->vcpu);
 	t->on_l2_sync = nested_state_round_trip;
 
 	/* TEST_GVA -> A (or B), in a page table of its own. */
@@ -555,6 +559,11 @@ static void setup_test_vm(struct test_vm *t)
 	}
 
 	vcpu_start(t->vcpu);
+}
+
+static void setup_test_vm(struct test_vm *t)
+{
+	setup_test_vm_hv(t, false);
 }
 
 static void destroy_test_vm(struct test_vm *t)
@@ -703,6 +712,62 @@ static void test_vpid_disabled_between(struct test_vm *t)
 	TEST_ASSERT(model.st.misses == (nr_tags >= 2 ? 2 : 1), "model");
 	ok = run_prog(t, "vpid_disabled_between");
 	ksft_test_result(ok, "vpid_disabled_between\n");
+}
+
+/*
+ * The stat deltas of 4 rounds over VPIDs 1 and 2, in a fresh VM with
+ * Hyper-V's CPUID (with its L2 TLB flush enlightenment) if @hv.
+ */
+static void hv_round_robin(bool hv, struct vpid_stats *d)
+{
+	struct vpid_stats before, after;
+	struct test_vm t;
+	int round;
+
+	setup_test_vm_hv(&t, hv);
+	prog_start();
+	for (round = 0; round < 4; round++) {
+		enter(1, 0);
+		enter(2, 0);
+	}
+	read_vpid_stats(t.vcpu, &before);
+	run_prog_on(&t, t.vcpu);
+	read_vpid_stats(t.vcpu, &after);
+	vpid_stats_sub(d, &after, &before);
+	destroy_test_vm(&t);
+}
+
+/*
+ * 4b. Hyper-V's L2 TLB flush (HV_X64_NESTED_DIRECT_FLUSH): L0 performs
+ * the flushes that an L2 vCPU requests for another on the target vCPU in
+ * whatever L2 context that one runs, and relies on a switch between L2s
+ * to flush the rest (see kvm_hv_nested_transtion_tlb_flush()).  With the
+ * enlightenment in the vCPU's CPUID, every switch to another vpid12 drops
+ * every tag: each entry misses.  Without it the tags are kept: a miss per
+ * VPID, then hits.
+ */
+static void test_hv_l2_tlb_flush(void)
+{
+	const char *name = "hv_l2_tlb_flush";
+	struct vpid_stats with, without;
+	bool ok;
+
+	if (skip_if(!nested_vpid, name, NO_VPID) ||
+	    skip_if(nr_tags < 2, name, "tags=1: every switch flushes anyway") ||
+	    skip_if(!kvm_hv_cpu_has(HV_X64_NESTED_DIRECT_FLUSH), name,
+		    "KVM offers no Hyper-V L2 TLB flush"))
+		return;
+	hv_round_robin(true, &with);
+	hv_round_robin(false, &without);
+	ok = with.hits == 0 && with.misses == 8 &&
+	     without.hits == 6 && without.misses == 2;
+	if (!ok) {
+		ksft_print_msg("%s: with L2 TLB flush %lu hits, %lu misses (want 0, 8)\n",
+			       name, with.hits, with.misses);
+		ksft_print_msg("%s: without it %lu hits, %lu misses (want 6, 2)\n",
+			       name, without.hits, without.misses);
+	}
+	ksft_test_result(ok, "%s\n", name);
 }
 
 static const char * const invvpid_names[] = {
@@ -1813,7 +1878,7 @@ static int cycles(int vmxon_cycles, int vcpu_cycles)
 
 static const int round_robin_k[] = { 2, 4, 8, 16, 32 };
 
-#define NR_CASES (2 + 1 + ARRAY_SIZE(round_robin_k) + 2 +		\
+#define NR_CASES (2 + 1 + ARRAY_SIZE(round_robin_k) + 2 + 1 +		\
 		  NR_INVVPID_TYPES * 3 + 5 + 2 + 2 +			\
 		  ARRAY_SIZE(stale_cases) + 2 + ARRAY_SIZE(bug_cases) + 1)
 
@@ -1874,6 +1939,7 @@ int main(int argc, char *argv[])
 		test_round_robin(&t, round_robin_k[i]);
 	test_lru_order(&t);
 	test_vpid_disabled_between(&t);
+	test_hv_l2_tlb_flush();
 	for (i = 0; i < NR_INVVPID_TYPES; i++)
 		for (j = TGT_CURRENT; j <= TGT_UNMAPPED; j++)
 			test_invvpid(&t, i, j);
