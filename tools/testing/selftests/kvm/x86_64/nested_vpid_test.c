@@ -6,7 +6,9 @@
  * per-vCPU cache of L2 VPID tags (vmcs12's VPID, vpid12, mapped to a VPID
  * of KVM's, vpid02) through its binary stats, INVVPID of every type and
  * its operand checks, that L2 never uses a stale translation with shadow
- * paging, that no VPID is leaked, and nested state save/restore in L2.
+ * paging, that no VPID is leaked, and nested state save/restore in L2;
+ * one case per nested VPID bug that upstream fixed, and (-c, -v) cycles of
+ * VMXON/VMXOFF and of vCPU lifetimes.
  *
  * The mode comes from kvm_intel's parameters nested_vpid, nested_vpid_tags
  * and ept.  The host sends L1 a program of operations (enter L2 with a
@@ -70,10 +72,12 @@ enum {
 	OP_INVVPID,		/* INVVPID @type with @vpid and @addr */
 	OP_SET_PTE,		/* TEST_GVA's PTE := @addr */
 	OP_CAPS,		/* read L1's VMX capability MSRs */
+	OP_CYCLES,		/* @count times: OP_RESET, enter @vpid L2s */
 };
 
 #define F_READ		BIT(0)	/* L2 reads TEST_GVA */
 #define F_L2_SYNC	BIT(1)	/* L2 stops at a GUEST_SYNC first */
+#define F_INVLPG	BIT(2)	/* L2 executes INVLPG of TEST_GVA first */
 
 /* OP_ENTER's @addr is L2's CR3, 0 for L1's. */
 struct op {
@@ -112,6 +116,8 @@ static void l2_guest_code(void)
 
 		if (flags & F_L2_SYNC)
 			GUEST_SYNC(STAGE_L2);
+		if (flags & F_INVLPG)
+			asm volatile("invlpg (%0)" : : "r"(TEST_GVA) : "memory");
 		if (flags & F_READ)
 			WRITE_ONCE(results[0].val[0],
 				   READ_ONCE(*(uint64_t *)TEST_GVA));
@@ -194,6 +200,21 @@ static void l1_run_op(struct vmx_pages *vmx, struct op *op, struct result *res,
 	case OP_CAPS:
 		res->val[0] = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
 		res->val[1] = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+		break;
+	case OP_CYCLES:
+		for (i = 0; i < op->count; i++) {
+			struct op enter = { OP_ENTER, 0, 0, 0, 0, 1 };
+			uint64_t v;
+
+			vmxoff();
+			l1_vmx_on(vmx);
+			*launched = false;
+			/* @type != 0: the L2s run with VPID disabled. */
+			for (v = 1; v <= op->vpid; v++) {
+				enter.vpid = op->type ? 0 : v;
+				l1_run_op(vmx, &enter, res, launched);
+			}
+		}
 		break;
 	default:
 		GUEST_FAIL("Unknown op %u", op->code);
@@ -1080,26 +1101,17 @@ static const struct stale_case stale_cases[] = {
 	    READ_SYNC(1, MAY_B) } },
 };
 
-static void test_stale(struct test_vm *t, const struct stale_case *c,
-		       bool emulated)
+/* Run @steps as one program; true if every read was one the SDM allows. */
+static bool run_stale_steps(struct test_vm *t, const char *name,
+			    const struct stale_step *steps)
 {
 	static int new_vpid = 0x100;	/* never used before in this VM */
 	int r[MAX_STEPS] = {}, i, may;
 	bool ok = true;
 
-	if (skip_if(!nested_vpid, c->name,
-		    "nested_vpid=N: every entry flushes, nothing can be stale"))
-		return;
-	if (skip_if(ept && emulated, c->name,
-		    "ept=1 under an emulator that flushes its TLB on VM-Enter"))
-		return;
-	if (skip_if(c->type >= 0 && !invvpid_type_supported(c->type), c->name,
-		    "type not advertised"))
-		return;
-
 	prog_start();
-	for (i = 0; i < MAX_STEPS && c->steps[i].op != S_END; i++) {
-		const struct stale_step *st = &c->steps[i];
+	for (i = 0; i < MAX_STEPS && steps[i].op != S_END; i++) {
+		const struct stale_step *st = &steps[i];
 		int vpid = st->vpid == NEW_VPID ? new_vpid++ : st->vpid;
 
 		switch (st->op) {
@@ -1125,22 +1137,38 @@ static void test_stale(struct test_vm *t, const struct stale_case *c,
 	}
 	run_prog_on(t, t->vcpu);
 
-	for (i = 0; i < MAX_STEPS; i++) {
+	for (i = 0; i < MAX_STEPS && steps[i].op != S_END; i++) {
 		uint64_t val;
 
-		if (c->steps[i].op != S_READ)
+		if (steps[i].op != S_READ)
 			continue;
 		val = results[r[i]].val[0];
-		may = c->steps[i].may == STALE ? MAY_STALE : c->steps[i].may;
+		may = steps[i].may == STALE ? MAY_STALE : steps[i].may;
 		if ((val == VAL_A && (may & MAY_A)) ||
 		    (val == VAL_B && (may & MAY_B)))
 			continue;
 		ksft_print_msg("%s: step %d: VPID %d read 0x%lx, may read %s%s\n",
-			       c->name, i, c->steps[i].vpid, val,
+			       name, i, steps[i].vpid, val,
 			       may & MAY_A ? "A " : "", may & MAY_B ? "B" : "");
 		ok = false;
 	}
-	ksft_test_result(ok, "%s\n", c->name);
+	return ok;
+}
+
+static void test_stale(struct test_vm *t, const struct stale_case *c,
+		       bool emulated)
+{
+	if (skip_if(!nested_vpid, c->name,
+		    "nested_vpid=N: every entry flushes, nothing can be stale"))
+		return;
+	if (skip_if(ept && emulated, c->name,
+		    "ept=1 under an emulator that flushes its TLB on VM-Enter"))
+		return;
+	if (skip_if(c->type >= 0 && !invvpid_type_supported(c->type), c->name,
+		    "type not advertised"))
+		return;
+	ksft_test_result(run_stale_steps(t, c->name, c->steps), "%s\n",
+			 c->name);
 }
 
 /*
@@ -1578,15 +1606,285 @@ static int fuzz(uint64_t seed, int programs)
 	return 0;
 }
 
+/*
+ * 12. One case per nested VPID bug that upstream fixed, named after it, so
+ * that a regression names the bug it brings back.  L2's reads are checked
+ * as in section 6, against the SDM; what only KVM's flushes can show (the
+ * emulator flushes its own TLB on every VM-Enter, and each VM has its own
+ * shadow MMU) vm/guest/nested_vpid_trace checks from the tracepoints, in
+ * its TAP cases of the same names.  Each case writes its name to the trace
+ * (trace_marker) when it starts, so that a failure there can be placed.
+ */
+#define TRACE_MARKER	"/sys/kernel/debug/tracing/trace_marker"
+
+/* A line in the trace, if it is on; nothing otherwise. */
+static void trace_mark(const char *what, const char *name)
+{
+	char buf[128];
+	int fd, n;
+
+	fd = open(TRACE_MARKER, O_WRONLY);
+	if (fd < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), "nested_vpid_test: %s %s\n", what, name);
+	n = write(fd, buf, n);
+	close(fd);
+}
+
+/* L2 executes INVLPG of TEST_GVA, then reads it. */
+#define READ_INVLPG(v, m)	{ S_READ, (v), (m), F_INVLPG }
+
+struct bug_case {
+	const char *name;
+	/*
+	 * Only L2's reads can catch the bug, and only where translations can
+	 * be stale: not with EPT under an emulator.  Other cases run in every
+	 * mode with VPID, for the trace.
+	 */
+	bool stale_only;
+	struct stale_step steps[MAX_STEPS];
+};
+
+static const struct bug_case bug_cases[] = {
+	/*
+	 * 2021, "KVM: nVMX: Emulate guest TLB flush on nested VM-Enter with
+	 * new vpid12": KVM flushed vpid02 in hardware when vpid12 changed, but
+	 * did not sync its shadow MMU, so with ept=0 a new vpid12 saw the
+	 * translations the previous one had cached.  A VPID that ran only
+	 * while the PTE held B never reads A, and one that never ran reads B.
+	 */
+	{ "bug2021_new_vpid12_tlb_flush", true,
+	  { PTE_B, READ(2, MAY_B), PTE_A, READ(1, MAY_A), PTE_B,
+	    READ(1, STALE), READ(2, MAY_B), READ(NEW_VPID, MAY_B),
+	    READ(1, MAY_A | MAY_B) } },
+	/*
+	 * 2021: INVVPID of an L2 VPID must invalidate the tag that L2 runs
+	 * with, never flush vpid01 in its place (with ept=0, syncing one
+	 * address also flushes it in vpid01, which is allowed).  L2 runs with
+	 * VPID disabled first, so that vpid01 holds L2 translations too.  The
+	 * trace shows which VPID KVM flushed; L2 reads what each type leaves.
+	 */
+	{ "bug2021_invvpid_flushes_l2_tag", false,
+	  { PTE_A, READ(0, MAY_A), READ(1, MAY_A), PTE_B, READ(1, STALE),
+	    INVVPID(INVVPID_INDIVIDUAL, 1), READ(1, MAY_B), PTE_A,
+	    INVVPID(INVVPID_SINGLE, 1), READ(1, MAY_A), PTE_B,
+	    INVVPID(INVVPID_SINGLE_GLOBALS, 1), READ(1, MAY_B), PTE_A,
+	    INVVPID(INVVPID_ALL, 0), READ(1, MAY_A) } },
+	/*
+	 * 2024, "KVM: nVMX: Treat vpid01 as current if L2 is active, but with
+	 * VPID disabled" (found by kvm-unit-tests' vmx_apicv_test): KVM took
+	 * vpid02 for the current VPID whenever L2 ran, so the flush of VPID 0
+	 * on VM-Enter with VPID disabled, and with ept=0 L2's INVLPG, hit
+	 * vpid02 and left L2's translations in vpid01.  L2 with VPID 1 first,
+	 * so that a tag exists to be flushed by mistake.
+	 */
+	{ "bug2024_vpid01_current_vpid_off", false,
+	  { PTE_A, READ(1, MAY_A), READ(0, MAY_A), PTE_B,
+	    READ_INVLPG(0, MAY_B), PTE_A, READ(0, MAY_A), PTE_B,
+	    READ_INVLPG(1, MAY_B), READ_INVLPG(0, MAY_B) } },
+};
+
+static void test_bug(struct test_vm *t, const struct bug_case *c,
+		     bool emulated)
+{
+	int i;
+
+	if (skip_if(!nested_vpid, c->name, NO_VPID))
+		return;
+	if (skip_if(c->stale_only && ept && emulated, c->name,
+		    "ept=1 under an emulator that flushes its TLB on VM-Enter"))
+		return;
+	for (i = 0; i < MAX_STEPS; i++)
+		if (skip_if(c->steps[i].op == S_INVVPID &&
+			    !invvpid_type_supported(c->steps[i].type),
+			    c->name, "type not advertised"))
+			return;
+	trace_mark("case", c->name);
+	ksft_test_result(run_stale_steps(t, c->name, c->steps), "%s\n",
+			 c->name);
+}
+
+/*
+ * 2026, "Always flush vpid02 on first use": a VPID fresh from the
+ * allocator may hold translations of its previous owner, here a VM that
+ * is gone.  VM 1's L2s take tags, VM 1 goes, VM 2 gets the same VPIDs
+ * (the allocator hands out the lowest free one) for its vCPU and tags.
+ * Nothing L2 can read shows a missing flush: the trace checks that each
+ * tag that had an owner before the marker "freed" is flushed before its
+ * first use.  Here: L2 runs in both, and every VPID comes back.
+ */
+#define BUG2026		"bug2026_fresh_vpid_flush_other_vm"
+
+static bool bug2026_vm(uint64_t base, const char *what)
+{
+	uint64_t n, tags = nr_tags < 3 ? nr_tags : 3;
+	struct test_vm vm;
+	int r[3], v;
+	bool ok = true;
+
+	setup_test_vm(&vm);
+	prog_start();
+	add_op(OP_SET_PTE, 0, 0, 0, vm.pte_a, 0);
+	for (v = 1; v <= 3; v++)
+		r[v - 1] = enter(v, F_READ);
+	run_prog_on(&vm, vm.vcpu);
+	for (v = 0; v < 3; v++) {
+		if (results[r[v]].val[0] == VAL_A)
+			continue;
+		ksft_print_msg("%s: VPID %d read 0x%lx, expected A\n", what,
+			       v + 1, results[r[v]].val[0]);
+		ok = false;
+	}
+	read_vpids_allocated(&n);
+	if (n != base + 1 + tags) {
+		ksft_print_msg("%s: %lu VPIDs, expected %lu\n", what, n,
+			       base + 1 + tags);
+		ok = false;
+	}
+	destroy_test_vm(&vm);
+	read_vpids_allocated(&n);
+	if (n != base) {
+		ksft_print_msg("%s freed: %lu VPIDs, expected %lu\n", what, n,
+			       base);
+		ok = false;
+	}
+	return ok;
+}
+
+static void test_bug_fresh_vpid(void)
+{
+	uint64_t base;
+	bool ok;
+
+	if (skip_if(!nested_vpid, BUG2026, NO_VPID))
+		return;
+	if (skip_if(!read_vpids_allocated(&base), BUG2026, NO_DEBUGFS))
+		return;
+	trace_mark("case", BUG2026);
+	ok = bug2026_vm(base, "VM 1");
+	trace_mark("freed", BUG2026);
+	ok &= bug2026_vm(base, "VM 2");
+	ksft_test_result(ok, "%s\n", BUG2026);
+}
+
+/*
+ * 13. Cycles (-c VMXON_CYCLES -v VCPU_CYCLES): VMXOFF/VMXON many times, and
+ * vCPUs created and freed many times, each time after L2s ran with VPIDs
+ * 1..3 (with VPID disabled without nested_vpid): vmx_vpids_allocated
+ * comes back to its baseline every time, and never grows.
+ */
+#define CYCLES_L2	3	/* L2s that run in each cycle */
+#define CYCLES_CHUNK	1000	/* VMXON cycles in one program of L1's */
+#define CYCLES_VCPUS	10	/* vCPUs created and freed with each VM */
+
+static uint64_t cycles_tags(void)
+{
+	if (!nested_vpid)
+		return 0;
+	return nr_tags < CYCLES_L2 ? nr_tags : CYCLES_L2;
+}
+
+static void cycles_vmxon(int nr)
+{
+	uint64_t base, n;
+	struct test_vm t;
+	int done, chunk;
+	bool ok = true;
+
+	setup_test_vm(&t);
+	prog_start();		/* VMXOFF, VMXON: no L2 tag */
+	run_prog_on(&t, t.vcpu);
+	read_vpids_allocated(&base);
+	for (done = 0; done < nr && ok; done += chunk) {
+		chunk = nr - done < CYCLES_CHUNK ? nr - done : CYCLES_CHUNK;
+		prog_continue();
+		add_op(OP_CYCLES, 0, CYCLES_L2, !nested_vpid, 0, chunk);
+		run_prog_on(&t, t.vcpu);
+		read_vpids_allocated(&n);
+		if (n != base + cycles_tags()) {
+			ksft_print_msg("after %d VMXON cycles: %lu VPIDs, expected %lu\n",
+				       done + chunk, n, base + cycles_tags());
+			ok = false;
+		}
+	}
+	prog_start();
+	run_prog_on(&t, t.vcpu);
+	read_vpids_allocated(&n);
+	if (n != base) {
+		ksft_print_msg("after VMXOFF: %lu VPIDs, baseline %lu\n", n, base);
+		ok = false;
+	}
+	destroy_test_vm(&t);
+	ksft_test_result(ok, "cycles_vmxon_vmxoff_%d\n", nr);
+}
+
+static void cycles_vcpus(int nr)
+{
+	struct kvm_vcpu *vcpus[CYCLES_VCPUS];
+	uint64_t base, n, expect;
+	int done, per_vm, j, v;
+	struct kvm_vm *vm;
+	bool ok = true;
+
+	read_vpids_allocated(&base);
+	for (done = 0; done < nr && ok; done += per_vm) {
+		per_vm = nr - done < CYCLES_VCPUS ? nr - done : CYCLES_VCPUS;
+		vm = vm_create_with_vcpus(per_vm, l1_guest_code, vcpus);
+		for (j = 0; j < per_vm; j++) {
+			vcpu_start(vcpus[j]);
+			prog_start();
+			for (v = 1; v <= CYCLES_L2; v++)
+				enter(v, 0);
+			run_prog_on(NULL, vcpus[j]);
+		}
+		expect = base + per_vm * (1 + cycles_tags());
+		read_vpids_allocated(&n);
+		if (n != expect) {
+			ksft_print_msg("%d vCPUs in: %lu VPIDs, expected %lu\n",
+				       done + per_vm, n, expect);
+			ok = false;
+		}
+		kvm_vm_free(vm);
+		read_vpids_allocated(&n);
+		if (n != base) {
+			ksft_print_msg("%d vCPUs freed: %lu VPIDs, baseline %lu\n",
+				       done + per_vm, n, base);
+			ok = false;
+		}
+	}
+	ksft_test_result(ok, "cycles_vcpu_create_free_%d\n", nr);
+}
+
+static int cycles(int vmxon_cycles, int vcpu_cycles)
+{
+	uint64_t n;
+
+	ksft_print_header();
+	ksft_print_msg("nested_vpid=%c nested_vpid_tags=%d ept=%c\n",
+		       nested_vpid ? 'Y' : 'N', nr_tags, ept ? 'Y' : 'N');
+	ksft_set_plan(2);
+	if (!read_vpids_allocated(&n)) {
+		ksft_test_result_skip("cycles_vmxon_vmxoff_%d: %s\n",
+				      vmxon_cycles, NO_DEBUGFS);
+		ksft_test_result_skip("cycles_vcpu_create_free_%d: %s\n",
+				      vcpu_cycles, NO_DEBUGFS);
+		ksft_finished();
+	}
+	cycles_vmxon(vmxon_cycles);
+	cycles_vcpus(vcpu_cycles);
+	ksft_finished();
+	return 0;
+}
+
 static const int round_robin_k[] = { 2, 4, 8, 16, 32 };
 
 #define NR_CASES (2 + 1 + ARRAY_SIZE(round_robin_k) + 2 + 1 +		\
 		  NR_INVVPID_TYPES * 3 + 5 + 2 + 2 +			\
-		  ARRAY_SIZE(stale_cases) + 2)
+		  ARRAY_SIZE(stale_cases) + 2 + ARRAY_SIZE(bug_cases) + 1)
 
 int main(int argc, char *argv[])
 {
-	int i, j, opt, programs = 0;
+	int i, j, opt, programs = 0, vmxon_cycles = 0, vcpu_cycles = 0;
 	struct test_vm t;
 	uint64_t seed = 1;
 	bool emulated;
@@ -1602,7 +1900,7 @@ int main(int argc, char *argv[])
 	ept = get_kvm_intel_param_bool("ept");
 	emulated = getenv("NESTED_VPID_EMULATED");
 
-	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:c:v:")) != -1) {
 		switch (opt) {
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -1610,13 +1908,22 @@ int main(int argc, char *argv[])
 		case 'n':
 			programs = atoi(optarg);
 			break;
+		case 'c':
+			vmxon_cycles = atoi(optarg);
+			break;
+		case 'v':
+			vcpu_cycles = atoi(optarg);
+			break;
 		default:
-			pr_info("usage: %s [-s SEED -n PROGRAMS]\n", argv[0]);
+			pr_info("usage: %s [-s SEED -n PROGRAMS] [-c VMXON_CYCLES -v VCPU_CYCLES]\n",
+				argv[0]);
 			exit(KSFT_FAIL);
 		}
 	}
 	if (programs)
 		return fuzz(seed, programs);
+	if (vmxon_cycles || vcpu_cycles)
+		return cycles(vmxon_cycles, vcpu_cycles);
 
 	ksft_print_header();
 	ksft_print_msg("nested_vpid=%c nested_vpid_tags=%d ept=%c\n",
@@ -1651,6 +1958,9 @@ int main(int argc, char *argv[])
 		test_stale(&t, &stale_cases[i], emulated);
 	test_rsm_vpid0();
 	test_vpid_exhaustion();
+	for (i = 0; i < ARRAY_SIZE(bug_cases); i++)
+		test_bug(&t, &bug_cases[i], emulated);
+	test_bug_fresh_vpid();
 
 	destroy_test_vm(&t);
 	ksft_finished();
