@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The per-vCPU nested VPID statistics that nested_vpid_test checks and
- * nested_vpid_bench reports.
+ * nested_vpid_bench reports, and the count of VPIDs in use that the tests
+ * check for leaks.
  */
 #ifndef SELFTEST_KVM_NESTED_VPID_H
 #define SELFTEST_KVM_NESTED_VPID_H
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "kvm_util.h"
 
@@ -45,6 +50,28 @@ static inline void vpid_stats_sub(struct vpid_stats *d,
 
 	for (i = 0; i < NR_VPID_STATS; i++)
 		v[i] = a[i] - b[i];
+}
+
+/*
+ * The VPIDs allocated in the whole host (debugfs kvm/vmx_vpids_allocated);
+ * false if the file cannot be read.
+ */
+static inline bool read_vpids_allocated(uint64_t *val)
+{
+	char buf[32];
+	ssize_t r;
+	int fd;
+
+	fd = open("/sys/kernel/debug/kvm/vmx_vpids_allocated", O_RDONLY);
+	if (fd < 0)
+		return false;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return false;
+	buf[r] = 0;
+	*val = strtoull(buf, NULL, 10);
+	return true;
 }
 
 #endif /* SELFTEST_KVM_NESTED_VPID_H */

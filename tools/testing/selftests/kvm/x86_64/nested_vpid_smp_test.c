@@ -46,6 +46,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "vmx.h"
+#include "nested_vpid.h"
 
 #define L2_GUEST_STACK_SIZE	256
 #define MAX_VCPUS		8
@@ -255,24 +256,6 @@ static void pin(int cpu)
 	CPU_SET(cpu, &set);
 	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
 		    "sched_setaffinity(CPU %d)", cpu);
-}
-
-static bool read_vpids_allocated(uint64_t *val)
-{
-	char buf[32];
-	ssize_t r;
-	int fd;
-
-	fd = open("/sys/kernel/debug/kvm/vmx_vpids_allocated", O_RDONLY);
-	if (fd < 0)
-		return false;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r <= 0)
-		return false;
-	buf[r] = 0;
-	*val = strtoull(buf, NULL, 10);
-	return true;
 }
 
 /* Map TEST_GVA -> A, B as the other PTE value, and an alias of the PTE. */

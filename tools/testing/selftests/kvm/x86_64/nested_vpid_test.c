@@ -848,24 +848,6 @@ static void test_invvpid_error(struct test_vm *t, const char *name,
 	ksft_test_result(ok, "%s\n", name);
 }
 
-static bool read_vpids_allocated(uint64_t *val)
-{
-	char buf[32];
-	ssize_t r;
-	int fd;
-
-	fd = open("/sys/kernel/debug/kvm/vmx_vpids_allocated", O_RDONLY);
-	if (fd < 0)
-		return false;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r <= 0)
-		return false;
-	buf[r] = 0;
-	*val = strtoull(buf, NULL, 0);
-	return true;
-}
-
 #define NO_DEBUGFS "no /sys/kernel/debug/kvm/vmx_vpids_allocated"
 
 /* 7. VMXOFF gives back every L2 tag. */
