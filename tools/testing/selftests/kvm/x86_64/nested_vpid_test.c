@@ -64,6 +64,7 @@
 enum {
 	STAGE_READY = 1,	/* L1 waits for a program */
 	STAGE_L2,		/* L2 waits for a nested state round trip */
+	STAGE_VMXOFF,		/* L1 left VMX operation, before VMXON */
 };
 
 enum {
@@ -150,6 +151,19 @@ static void l1_set_vpid(uint16_t vpid)
 	GUEST_ASSERT(!vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls));
 }
 
+/*
+ * VMXOFF, then VMXON with a fresh vmcs12.  In between, the host counts the
+ * VPIDs allocated: VMXOFF alone must give back every L2 tag, since VMXON
+ * would hide a leak by starting a new cache.
+ */
+static void l1_vmx_reset(struct vmx_pages *vmx, bool *launched)
+{
+	vmxoff();
+	GUEST_SYNC(STAGE_VMXOFF);
+	l1_vmx_on(vmx);
+	*launched = false;
+}
+
 static void l1_enter_l2(bool *launched)
 {
 	if (*launched) {
@@ -171,9 +185,7 @@ static void l1_run_op(struct vmx_pages *vmx, struct op *op, struct result *res,
 
 	switch (op->code) {
 	case OP_RESET:
-		vmxoff();
-		l1_vmx_on(vmx);
-		*launched = false;
+		l1_vmx_reset(vmx, launched);
 		break;
 	case OP_ENTER:
 		l1_set_vpid(op->vpid);
@@ -206,9 +218,7 @@ static void l1_run_op(struct vmx_pages *vmx, struct op *op, struct result *res,
 			struct op enter = { OP_ENTER, 0, 0, 0, 0, 1 };
 			uint64_t v;
 
-			vmxoff();
-			l1_vmx_on(vmx);
-			*launched = false;
+			l1_vmx_reset(vmx, launched);
 			/* @type != 0: the L2s run with VPID disabled. */
 			for (v = 1; v <= op->vpid; v++) {
 				enter.vpid = op->type ? 0 : v;
@@ -448,6 +458,40 @@ static void nested_state_round_trip(struct test_vm *t)
 	t->nr_restores++;
 }
 
+/* vmx_vpids_allocated as read at L1's VMXOFFs since the last reset. */
+static struct {
+	uint64_t min, max;
+	int nr;
+} at_vmxoff;
+
+static void at_vmxoff_reset(void)
+{
+	at_vmxoff.nr = 0;
+}
+
+static void at_vmxoff_read(void)
+{
+	uint64_t n;
+
+	if (!read_vpids_allocated(&n))
+		return;
+	if (!at_vmxoff.nr || n < at_vmxoff.min)
+		at_vmxoff.min = n;
+	if (!at_vmxoff.nr || n > at_vmxoff.max)
+		at_vmxoff.max = n;
+	at_vmxoff.nr++;
+}
+
+/* Every VMXOFF since the last reset (at least one) left @base VPIDs. */
+static bool at_vmxoff_check(uint64_t base)
+{
+	if (at_vmxoff.nr && at_vmxoff.min == base && at_vmxoff.max == base)
+		return true;
+	ksft_print_msg("at %d VMXOFFs: %lu to %lu VPIDs, baseline %lu\n",
+		       at_vmxoff.nr, at_vmxoff.min, at_vmxoff.max, base);
+	return false;
+}
+
 static void run_vcpu(struct test_vm *t, struct kvm_vcpu *vcpu)
 {
 	struct ucall uc;
@@ -463,6 +507,10 @@ static void run_vcpu(struct test_vm *t, struct kvm_vcpu *vcpu)
 		case UCALL_SYNC:
 			if (uc.args[1] == STAGE_READY)
 				return;
+			if (uc.args[1] == STAGE_VMXOFF) {
+				at_vmxoff_read();
+				break;
+			}
 			TEST_ASSERT(uc.args[1] == STAGE_L2 && t,
 				    "Unexpected stage %lu", uc.args[1]);
 			t->on_l2_sync(t);
@@ -850,7 +898,7 @@ static void test_invvpid_error(struct test_vm *t, const char *name,
 
 #define NO_DEBUGFS "no /sys/kernel/debug/kvm/vmx_vpids_allocated"
 
-/* 7. VMXOFF gives back every L2 tag. */
+/* 7. VMXOFF gives back every L2 tag, before any VMXON. */
 static void test_no_leak_vmxoff(struct test_vm *t)
 {
 	uint64_t base, n, peak = 0;
@@ -862,6 +910,7 @@ static void test_no_leak_vmxoff(struct test_vm *t)
 	run_prog_on(t, t->vcpu);
 	if (skip_if(!read_vpids_allocated(&base), "no_leak_vmxoff", NO_DEBUGFS))
 		return;
+	at_vmxoff_reset();
 	for (cycle = 0; cycle < 5; cycle++) {
 		prog_start();
 		for (v = 1; v <= 3; v++)
@@ -879,9 +928,10 @@ static void test_no_leak_vmxoff(struct test_vm *t)
 	run_prog_on(t, t->vcpu);
 	read_vpids_allocated(&n);
 	if (n != base) {
-		ksft_print_msg("after VMXOFF: %lu VPIDs, baseline %lu\n", n, base);
+		ksft_print_msg("after VMXON: %lu VPIDs, baseline %lu\n", n, base);
 		ok = false;
 	}
+	ok &= at_vmxoff_check(base);
 	ksft_test_result(ok, "no_leak_vmxoff\n");
 }
 
@@ -890,7 +940,7 @@ static void test_no_leak_vms(void)
 {
 	struct kvm_vcpu *vcpus[3][3];
 	struct kvm_vm *vms[3];
-	uint64_t base, n, expect;
+	uint64_t base = 0, n = 0, expect;
 	bool ok = true;
 	int cycle, i, j, v, l2;
 
@@ -1753,7 +1803,8 @@ static void test_bug_fresh_vpid(void)
  * 13. Cycles (-c VMXON_CYCLES -v VCPU_CYCLES): VMXOFF/VMXON many times, and
  * vCPUs created and freed many times, each time after L2s ran with VPIDs
  * 1..3 (with VPID disabled without nested_vpid): vmx_vpids_allocated
- * comes back to its baseline every time, and never grows.
+ * is back at its baseline at every VMXOFF (read before the VMXON that
+ * follows it) and after every vCPU free, and never grows.
  */
 #define CYCLES_L2	3	/* L2s that run in each cycle */
 #define CYCLES_CHUNK	1000	/* VMXON cycles in one program of L1's */
@@ -1777,6 +1828,7 @@ static void cycles_vmxon(int nr)
 	prog_start();		/* VMXOFF, VMXON: no L2 tag */
 	run_prog_on(&t, t.vcpu);
 	read_vpids_allocated(&base);
+	at_vmxoff_reset();
 	for (done = 0; done < nr && ok; done += chunk) {
 		chunk = nr - done < CYCLES_CHUNK ? nr - done : CYCLES_CHUNK;
 		prog_continue();
@@ -1793,9 +1845,10 @@ static void cycles_vmxon(int nr)
 	run_prog_on(&t, t.vcpu);
 	read_vpids_allocated(&n);
 	if (n != base) {
-		ksft_print_msg("after VMXOFF: %lu VPIDs, baseline %lu\n", n, base);
+		ksft_print_msg("after VMXON: %lu VPIDs, baseline %lu\n", n, base);
 		ok = false;
 	}
+	ok &= at_vmxoff_check(base);
 	destroy_test_vm(&t);
 	ksft_test_result(ok, "cycles_vmxon_vmxoff_%d\n", nr);
 }
@@ -1803,7 +1856,7 @@ static void cycles_vmxon(int nr)
 static void cycles_vcpus(int nr)
 {
 	struct kvm_vcpu *vcpus[CYCLES_VCPUS];
-	uint64_t base, n, expect;
+	uint64_t base = 0, n = 0, expect;
 	int done, per_vm, j, v;
 	struct kvm_vm *vm;
 	bool ok = true;
