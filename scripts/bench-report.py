@@ -21,9 +21,10 @@ import sys
 # The serial log's conventions are vm-run's (scripts/vmrun/serial.py).
 from vmrun.serial import OUTPUT, RUN
 
-STATS = ('flushes', 'misses', 'evictions', 'fallbacks')
+STATS = ('flushes', 'misses', 'evictions', 'fallbacks', 'l2_flushes',
+         'root_loads')
 FIELDS = (['set', 'mode', 'workload', 'k', 'm', 'p', 'roundtrips', 'l1_vpid',
-           'invvpids', 'hits'] + list(STATS) +
+           'l1_inv', 'invs', 'hits'] + list(STATS) + ['recycled'] +
           [s + '_per_1k' for s in STATS] + ['cycles_per_rt', 'wall_ms'])
 
 
@@ -60,8 +61,9 @@ def parse(paths):
 
 def label(rec):
     w = rec['workload']
-    if w in ('W2', 'W3'):
-        return f'{w} K={rec["k"]}' + (f' M={rec["m"]}' if w == 'W3' else '')
+    if w in ('W2', 'W3', 'W5', 'W6', 'W7', 'W8'):
+        return (f'{w} K={rec["k"]}' +
+                (f' M={rec["m"]}' if w in ('W3', 'W7') else ''))
     if w == 'W4':
         return f'W4 P={rec["p"]}'
     return w
@@ -108,7 +110,13 @@ def num(x):
 
 
 TABLES = [
-    ('flushes per 1000 round trips', lambda r: num(r['flushes_per_1k'])),
+    ('flushes the tag cache asked for (nested_vpid_flushes), per 1000 '
+     'round trips', lambda r: num(r['flushes_per_1k'])),
+    ('VM-Enters to L2 after a flush of its translations by any cause '
+     '(nested_l2_flushes; roots loaded, nested_l2_root_loads), per 1000 '
+     'round trips',
+     lambda r: (f'{num(r["l2_flushes_per_1k"])} '
+                f'({num(r["root_loads_per_1k"])})')),
     ('tag misses (evictions) per 1000 round trips',
      lambda r: f'{num(r["misses_per_1k"])} ({num(r["evictions_per_1k"])})'),
     ('fallbacks per 1000 round trips', lambda r: num(r['fallbacks_per_1k'])),
@@ -187,7 +195,11 @@ def main():
           f'{"/".join(rts)} round trips in a fresh VM; counts are per 1000 '
           'round trips. W1: one L2; W2: K L2 VPIDs round-robin; W3: W2 with '
           'a single-context INVVPID every M round trips; W4: L2 writes P '
-          'pages per round trip.', '']
+          'pages per round trip. With EPT in vmcs12 (L0 ept=1 only): W5: K '
+          'VPIDs sharing one EPTP12; W6: K VPIDs each with its own EPTP12, '
+          'switched by VMWRITE; W7: W6 with a single-context INVEPT every M '
+          'round trips; W8: W6 with one vmcs12 per L2, switched by VMPTRLD.',
+          '']
     text = [head, '']
     for title, fmt in TABLES:
         md += md_table(title, labels, sets, cell, fmt)

@@ -33,7 +33,8 @@ init)
 export)
 	[ -d "$dir/.git" ] || die "$dir is not from 'series-edit.sh init'"
 	rm -f patches/*.patch
-	git -C "$dir" format-patch -q -o "$top/patches" base..HEAD
+	# Index lines with 7-digit blob names, whatever the object count.
+	git -C "$dir" -c core.abbrev=7 format-patch -q -o "$top/patches" base..HEAD
 	(cd patches && printf '%s\n' ./*.patch | sed 's|^\./||') > patches/series
 	echo "series-edit: $(wc -l < patches/series) patches in patches/"
 	;;
