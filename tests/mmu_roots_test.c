@@ -209,6 +209,10 @@ static const struct {
 	{ "special_root_freed", { NONE, SPECIAL, L2(0) }, 0 },
 	{ "no_cached_roots", { NONE, NONE, NONE }, 0 },
 	{ "mixed", { L2(0), L1(0), L2(1u << 0) }, 0 },
+	/* Roots an MMU keeps beyond the default three (nr_prev_roots). */
+	{ "beyond_default_slots",
+	  { [3] = L2(0), [4] = L2(1u << 0), [KVM_MMU_NUM_PREV_ROOTS - 1] = L1(0) },
+	  0 },
 	{ "called_in_guest_mode_warns", { NONE, NONE, NONE }, 1 },
 };
 
@@ -227,7 +231,9 @@ int main(void)
 	 * mode (level, NX, WP, SMEP, SMAP, ..., unused bits too) is freed.
 	 */
 	for (bit = 0; bit < 32; bit++) {
-		struct cached_root roots[] = { L2(1u << bit), L2(0), L1(0) };
+		struct cached_root roots[KVM_MMU_NUM_PREV_ROOTS] = {
+			L2(1u << bit), L2(0), L1(0)
+		};
 
 		if (BIT(bit) == gm)
 			continue;
