@@ -154,12 +154,8 @@ static uint64_t l1_prepare_vmcs12(struct vmx_pages *vmx, uint64_t v,
 	eptp0 = vmreadz(EPT_POINTER);
 	if (cfg.nr_ept > 1)
 		GUEST_ASSERT(!vmwrite(EPT_POINTER, l1_eptp(eptp0, v)));
-	if (has_vpid) {
-		GUEST_ASSERT(!vmwrite(VIRTUAL_PROCESSOR_ID, v + 1));
-		GUEST_ASSERT(!vmwrite(SECONDARY_VM_EXEC_CONTROL,
-				      vmreadz(SECONDARY_VM_EXEC_CONTROL) |
-				      SECONDARY_EXEC_ENABLE_VPID));
-	}
+	if (has_vpid)
+		l1_vmcs12_set_vpid(v + 1);
 	return eptp0;
 }
 
@@ -276,25 +272,6 @@ static void read_mode(void)
 		mode, nested_vpid ? 'Y' : 'N', tags, ept ? 'Y' : 'N');
 }
 
-static void run_to_stage(struct kvm_vcpu *vcpu, uint64_t stage,
-			 struct ucall *uc)
-{
-	vcpu_run(vcpu);
-	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
-
-	switch (get_ucall(vcpu, uc)) {
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(*uc);
-		/* NOT REACHED */
-	case UCALL_SYNC:
-		TEST_ASSERT(uc->args[1] == stage,
-			    "Expected stage %lu, got %lu", stage, uc->args[1]);
-		break;
-	default:
-		TEST_FAIL("Unexpected ucall %lu", uc->cmd);
-	}
-}
-
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -339,12 +316,7 @@ static void setup_ept(struct kvm_vm *vm, struct vmx_pages *vmx,
 		struct vmx_pages table = {};
 		struct vmx_pages *p = i ? &table : vmx;
 
-		prepare_eptp(p, vm, 0);
-		if (kvm_get_feature_msr(MSR_IA32_VMX_EPT_VPID_CAP) &
-		    VMX_EPT_VPID_CAP_1G_PAGES)
-			nested_identity_map_1g(p, vm, 0, 1ull << 32);
-		else
-			nested_map_memslot(p, vm, 0);
+		prepare_identity_ept12(p, vm);
 		cfg.ept_gpa[i] = p->eptp_gpa;
 	}
 	vm_ioctl(vm, KVM_SET_NR_MMU_PAGES, (void *)(unsigned long)NR_MMU_PAGES);

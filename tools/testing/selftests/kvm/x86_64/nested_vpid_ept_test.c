@@ -28,6 +28,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "vmx.h"
+#include "nested_vpid.h"
 
 #define L2_GUEST_STACK_SIZE	256
 
@@ -91,12 +92,8 @@ static void l1_prepare_vmcs12(struct vmx_pages *vmx, int v)
 	prepare_vmcs(vmx, l2_guest_code, &l2_guest_stack[v][L2_GUEST_STACK_SIZE]);
 	eptp0 = vmreadz(EPT_POINTER);
 	GUEST_ASSERT(!vmwrite(EPT_POINTER, l1_eptp(v)));
-	if (has_vpid) {
-		GUEST_ASSERT(!vmwrite(VIRTUAL_PROCESSOR_ID, v + 1));
-		GUEST_ASSERT(!vmwrite(SECONDARY_VM_EXEC_CONTROL,
-				      vmreadz(SECONDARY_VM_EXEC_CONTROL) |
-				      SECONDARY_EXEC_ENABLE_VPID));
-	}
+	if (has_vpid)
+		l1_vmcs12_set_vpid(v + 1);
 }
 
 /*
@@ -291,8 +288,6 @@ static uint64_t alloc_value_page(struct kvm_vm *vm, uint64_t val)
 
 static void setup(struct kvm_vm *vm, struct vmx_pages *vmx)
 {
-	bool ept_1g = kvm_get_feature_msr(MSR_IA32_VMX_EPT_VPID_CAP) &
-		      VMX_EPT_VPID_CAP_1G_PAGES;
 	int n;
 
 	cfg.vmcs_gva[0] = (uint64_t)vmx->vmcs;
@@ -313,11 +308,7 @@ static void setup(struct kvm_vm *vm, struct vmx_pages *vmx)
 		struct vmx_pages *p = n ? &table : vmx;
 		uint64_t pte;
 
-		prepare_eptp(p, vm, 0);
-		if (ept_1g)
-			nested_identity_map_1g(p, vm, 0, 1ull << 32);
-		else
-			nested_map_memslot(p, vm, 0);
+		prepare_identity_ept12(p, vm);
 		nested_pg_map(p, vm, TEST_GPA, cfg.page_gpa[n]);
 		cfg.ept_gpa[n] = p->eptp_gpa;
 
@@ -329,23 +320,6 @@ static void setup(struct kvm_vm *vm, struct vmx_pages *vmx)
 	}
 	/* Room for every L2's shadow EPT pages: none is recycled. */
 	vm_ioctl(vm, KVM_SET_NR_MMU_PAGES, (void *)4096ul);
-}
-
-static void run_to(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall *uc)
-{
-	vcpu_run(vcpu);
-	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
-	switch (get_ucall(vcpu, uc)) {
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(*uc);
-		/* NOT REACHED */
-	case UCALL_SYNC:
-		TEST_ASSERT(uc->args[1] == stage, "Expected stage %lu, got %lu",
-			    stage, uc->args[1]);
-		break;
-	default:
-		TEST_FAIL("Unexpected ucall %lu", uc->cmd);
-	}
 }
 
 int main(void)
@@ -367,7 +341,7 @@ int main(void)
 	setup(vm, vmx);
 	sync_global_to_guest(vm, cfg);
 
-	run_to(vcpu, STAGE_READY, &uc);
+	run_to_stage(vcpu, STAGE_READY, &uc);
 	invept_single = uc.args[3];
 	invept_all = uc.args[4];
 
@@ -384,7 +358,7 @@ int main(void)
 		}
 		cfg.case_nr = cases[i].nr;
 		sync_global_to_guest(vm, cfg);
-		run_to(vcpu, STAGE_READY, &uc);
+		run_to_stage(vcpu, STAGE_READY, &uc);
 		ksft_test_result_pass("%s\n", cases[i].name);
 	}
 	kvm_vm_free(vm);

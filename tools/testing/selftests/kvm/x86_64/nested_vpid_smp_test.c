@@ -104,15 +104,7 @@ static void l1_vmx_on(struct vmx_pages *vmx, uint64_t id)
 /* Enter L2 with @vpid (0: VPID disabled) once; what it read. */
 static uint64_t l1_enter(uint64_t id, uint16_t vpid, bool *launched)
 {
-	uint64_t ctls = vmreadz(SECONDARY_VM_EXEC_CONTROL);
-
-	if (vpid) {
-		GUEST_ASSERT(!vmwrite(VIRTUAL_PROCESSOR_ID, vpid));
-		ctls |= SECONDARY_EXEC_ENABLE_VPID;
-	} else {
-		ctls &= ~SECONDARY_EXEC_ENABLE_VPID;
-	}
-	GUEST_ASSERT(!vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls));
+	l1_vmcs12_set_vpid(vpid);
 	if (!*launched) {
 		GUEST_ASSERT(!vmlaunch());
 		*launched = true;

@@ -138,19 +138,6 @@ static void l1_vmx_on(struct vmx_pages *vmx)
 		     CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
 }
 
-static void l1_set_vpid(uint16_t vpid)
-{
-	uint64_t ctls = vmreadz(SECONDARY_VM_EXEC_CONTROL);
-
-	if (vpid) {
-		GUEST_ASSERT(!vmwrite(VIRTUAL_PROCESSOR_ID, vpid));
-		ctls |= SECONDARY_EXEC_ENABLE_VPID;
-	} else {
-		ctls &= ~SECONDARY_EXEC_ENABLE_VPID;
-	}
-	GUEST_ASSERT(!vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls));
-}
-
 /*
  * VMXOFF, then VMXON with a fresh vmcs12.  In between, the host counts the
  * VPIDs allocated: VMXOFF alone must give back every L2 tag, since VMXON
@@ -188,7 +175,7 @@ static void l1_run_op(struct vmx_pages *vmx, struct op *op, struct result *res,
 		l1_vmx_reset(vmx, launched);
 		break;
 	case OP_ENTER:
-		l1_set_vpid(op->vpid);
+		l1_vmcs12_set_vpid(op->vpid);
 		GUEST_ASSERT(!vmwrite(GUEST_CR3, op->addr ? op->addr : get_cr3()));
 		for (i = 0; i < op->count; i++) {
 			WRITE_ONCE(l2_flags, op->flags);
