@@ -49,7 +49,9 @@
 
 /* Written by the host, read by L1. */
 static struct {
-	uint64_t case_nr;
+	uint64_t invept_type;		/* the case: see cases[] */
+	uint64_t others;
+	uint64_t own_vmcs;
 	uint64_t ept_gpa[NR_L2];	/* EPT12 PML4 of L2 n */
 	uint64_t pte_gva[NR_L2];	/* L1's alias of its TEST_GPA entry */
 	uint64_t page_gpa[NR_L2];	/* the page it maps there */
@@ -179,16 +181,6 @@ static void l1_remap_case(uint64_t type, int others, bool own_vmcs)
 	GUEST_ASSERT_EQ(l1_run_l2(0, own_vmcs), VAL(0));
 }
 
-enum {
-	CASE_OWN_PAGES,
-	CASE_OWN_PAGES_VMPTRLD,
-	CASE_INVEPT_SINGLE_CURRENT,
-	CASE_INVEPT_SINGLE_KEPT,
-	CASE_INVEPT_SINGLE_LOST,
-	CASE_INVEPT_ALL_KEPT,
-	CASE_INVEPT_SINGLE_VMPTRLD,
-};
-
 static void l1_guest_code(struct vmx_pages *vmx)
 {
 	uint64_t ctls2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32;
@@ -211,54 +203,33 @@ static void l1_guest_code(struct vmx_pages *vmx)
 	for (;;) {
 		GUEST_SYNC_ARGS(STAGE_READY, has_vpid, has_invept_single,
 				has_invept_all, 0);
-		switch (cfg.case_nr) {
-		case CASE_OWN_PAGES:
-			l1_round_robin(3, false);
-			break;
-		case CASE_OWN_PAGES_VMPTRLD:
-			l1_round_robin(3, true);
-			break;
-		case CASE_INVEPT_SINGLE_CURRENT:
-			l1_remap_case(VMX_EPT_EXTENT_CONTEXT, 0, false);
-			break;
-		case CASE_INVEPT_SINGLE_KEPT:
-			l1_remap_case(VMX_EPT_EXTENT_CONTEXT, 5, false);
-			break;
-		case CASE_INVEPT_SINGLE_LOST:
-			l1_remap_case(VMX_EPT_EXTENT_CONTEXT, NR_L2 - 1, false);
-			break;
-		case CASE_INVEPT_ALL_KEPT:
-			l1_remap_case(VMX_EPT_EXTENT_GLOBAL, 5, false);
-			break;
-		case CASE_INVEPT_SINGLE_VMPTRLD:
-			l1_remap_case(VMX_EPT_EXTENT_CONTEXT, 5, true);
-			break;
-		default:
-			GUEST_FAIL("Unknown case %lu", cfg.case_nr);
-		}
+		if (cfg.invept_type)
+			l1_remap_case(cfg.invept_type, cfg.others, cfg.own_vmcs);
+		else
+			l1_round_robin(3, cfg.own_vmcs);
 	}
 }
 
 /* ---------------------------------------------------------------- host */
 
-enum { NEEDS_NOTHING, NEEDS_INVEPT_SINGLE, NEEDS_INVEPT_ALL };
-
+/*
+ * Each case: without @invept_type, every L2 reads its own page (three
+ * rounds); with it, l1_remap_case() after @others other L2s ran, so that
+ * KVM has L2 0's root current (0), kept (5) or lost (NR_L2 - 1).
+ */
 static const struct {
 	const char *name;
-	int nr;
-	int needs;
+	uint64_t invept_type;
+	uint64_t others;
+	bool own_vmcs;
 } cases[] = {
-	{ "own_pages_round_robin", CASE_OWN_PAGES, NEEDS_NOTHING },
-	{ "own_pages_vmptrld", CASE_OWN_PAGES_VMPTRLD, NEEDS_NOTHING },
-	{ "invept_single_current_root", CASE_INVEPT_SINGLE_CURRENT,
-	  NEEDS_INVEPT_SINGLE },
-	{ "invept_single_kept_root", CASE_INVEPT_SINGLE_KEPT,
-	  NEEDS_INVEPT_SINGLE },
-	{ "invept_single_lost_root", CASE_INVEPT_SINGLE_LOST,
-	  NEEDS_INVEPT_SINGLE },
-	{ "invept_all_kept_root", CASE_INVEPT_ALL_KEPT, NEEDS_INVEPT_ALL },
-	{ "invept_single_other_vmcs12", CASE_INVEPT_SINGLE_VMPTRLD,
-	  NEEDS_INVEPT_SINGLE },
+	{ "own_pages_round_robin", 0, 0, false },
+	{ "own_pages_vmptrld", 0, 0, true },
+	{ "invept_single_current_root", VMX_EPT_EXTENT_CONTEXT, 0, false },
+	{ "invept_single_kept_root", VMX_EPT_EXTENT_CONTEXT, 5, false },
+	{ "invept_single_lost_root", VMX_EPT_EXTENT_CONTEXT, NR_L2 - 1, false },
+	{ "invept_all_kept_root", VMX_EPT_EXTENT_GLOBAL, 5, false },
+	{ "invept_single_other_vmcs12", VMX_EPT_EXTENT_CONTEXT, 5, true },
 };
 
 /* The guest-physical address of the EPT12 entry that maps @gpa (4K). */
@@ -350,13 +321,17 @@ int main(void)
 		       uc.args[2] ? "yes" : "no", NR_L2);
 	ksft_set_plan(ARRAY_SIZE(cases));
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		if ((cases[i].needs == NEEDS_INVEPT_SINGLE && !invept_single) ||
-		    (cases[i].needs == NEEDS_INVEPT_ALL && !invept_all)) {
+		if ((cases[i].invept_type == VMX_EPT_EXTENT_CONTEXT &&
+		     !invept_single) ||
+		    (cases[i].invept_type == VMX_EPT_EXTENT_GLOBAL &&
+		     !invept_all)) {
 			ksft_test_result_skip("%s: L1 has no such INVEPT type\n",
 					      cases[i].name);
 			continue;
 		}
-		cfg.case_nr = cases[i].nr;
+		cfg.invept_type = cases[i].invept_type;
+		cfg.others = cases[i].others;
+		cfg.own_vmcs = cases[i].own_vmcs;
 		sync_global_to_guest(vm, cfg);
 		run_to_stage(vcpu, STAGE_READY, &uc);
 		ksft_test_result_pass("%s\n", cases[i].name);
