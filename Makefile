@@ -35,9 +35,14 @@ HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) \
 # arguments; so is nested_vpid_smp_test, which vm/guest/nested_vpid_smp runs.
 BENCH_NAME	:= nested_vpid_bench
 GUEST_BINS	:= $(BENCH_NAME) nested_vpid_smp_test
+# The programs the L1 Linux of make l1-linux runs, named in its /init.
+L1_PROGRAMS	:= $(shell sed -n 's/^L1_[A-Z]*=\([a-z0-9_,]*\)$$/\1/p' vm/l1/init | tr , ' ')
 # TEST+WRAPPER in a list: vm/guest/WRAPPER runs TEST (vm/init).
 KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(GUEST_BINS),\
-		    $(sort $(subst +, ,$(TEST_NAMES)))) $(GUEST_BINS)
+		    $(sort $(subst +, ,$(TEST_NAMES)))) $(GUEST_BINS) $(L1_PROGRAMS)
+# A selftest's path in the selftests' tree: x86_64/NAME, or NAME for the
+# tests of every architecture.
+kselftest_path	= $(foreach n,$(1),$(if $(wildcard $(KSELFTEST)/x86_64/$(n).c),x86_64/)$(n))
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  --matrix $(VM_MATRIX) --skips $(VM_SKIPS) \
@@ -57,7 +62,7 @@ BENCH_WHERE	= Bochs 2.7 (tigerlake; emulated VMX), L0 kernel $(BUILT_RELEASE) \
 
 .PHONY: all deps fetch tree modules selftests vm-test harness-check \
 	unit fuzz coverage lint series-edit series-export series-check check \
-	run bench bench-host fuzz-l1 \
+	run bench bench-host fuzz-l1 l1-linux \
 	install uninstall clean
 
 all: modules selftests
@@ -78,9 +83,9 @@ selftests: tree
 	@echo "selftests: $(KSELFTEST_NAMES)"
 	@$(MAKE) -s -C $(TREE) headers >/dev/null
 	@$(MAKE) -s -C $(KSELFTEST) OUTPUT=$(abspath $(KSELFTEST)) USERLDFLAGS=-static \
-		$(addprefix $(abspath $(KSELFTEST))/x86_64/,$(KSELFTEST_NAMES))
+		$(addprefix $(abspath $(KSELFTEST))/,$(call kselftest_path,$(KSELFTEST_NAMES)))
 	@mkdir -p $(SELFTESTS)
-	@cp $(addprefix $(KSELFTEST)/x86_64/,$(KSELFTEST_NAMES)) vm/harness/* \
+	@cp $(addprefix $(KSELFTEST)/,$(call kselftest_path,$(KSELFTEST_NAMES))) vm/harness/* \
 		vm/guest/* $(SELFTESTS)/
 	@$(CC) -Wall -Wextra -O2 -static -isystem $(TREE)/usr/include \
 		-o $(SELFTESTS)/vmx_caps vm/vmx_caps.c
@@ -122,6 +127,7 @@ series-check: fetch
 check: deps
 	@$(MAKE) -s unit fuzz coverage
 	@$(MAKE) -s lint series-check harness-check
+	@$(MAKE) -s l1-linux L1_LINUX_TESTS=vm/l1-linux-check-tests
 	@$(MAKE) -s vm-test
 
 # Show nested VPID at work: what L1 is told, the tests and the
@@ -146,6 +152,20 @@ run: modules
 		VM_OUT=$(VM)/run VM_SHOW='/vmx_caps' || rc=$$?; \
 	echo; $(BENCH_REPORT) --out $(BUILD)/run --where '$(BENCH_WHERE)' \
 		$(VM)/run/serial.*.log || rc=1; exit $$rc
+
+# Linux KVM as a real L1: in each mode of vm/run-matrix, QEMU boots an L1
+# Linux on our modules, whose stock KVM runs K L2 VMs round-robin on one
+# CPU and a few of its own selftests (vm/guest/nested_vpid_l1_linux,
+# vm/l1/init); then build/l1-linux/results.{csv,md}.
+# make check runs the short list (vm/l1-linux-check-tests).
+L1_OUT		:= $(BUILD)/l1-linux
+L1_LINUX_TESTS	?= vm/l1-linux-tests
+l1-linux: modules
+	@rc=0; $(MAKE) -s vm-test VM_TESTS=$(L1_LINUX_TESTS) \
+		VM_MATRIX=vm/run-matrix VM_OUT=$(VM)/l1-linux \
+		VM_SHOW='/nested_vpid_l1_linux' || rc=$$?; \
+	echo; $(BENCH_REPORT) --out $(L1_OUT) --where '$(BENCH_WHERE)' \
+		$(VM)/l1-linux/serial.*.log || rc=1; exit $$rc
 
 # The benchmark under every mode of vm/matrix in one boot of the
 # emulated machine, then build/bench/results.{csv,md} and flushes.png.

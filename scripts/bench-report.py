@@ -2,9 +2,12 @@
 """Tabulate nested_vpid_bench results: CSV, Markdown and a PNG chart.
 
 Reads the "BENCH key=value ..." lines that nested_vpid_bench prints,
-either from the emulated machine's serial logs (serial.N.log, where a
-test's output is prefixed with '#   ' and '# RUN <set>/<test>' precedes
-each test) or from a plain log of a native run. Writes results.csv,
+and the "L1LINUX key=value ..." lines of make l1-linux (Linux KVM as L1
+runs K VMs round-robin, N round trips in all, and what L0 counted for
+them: vm/guest/nested_vpid_l1_linux), either from the emulated
+machine's serial logs (serial.N.log, where a test's output is prefixed
+with '#   ' and '# RUN <set>/<test>' precedes each test) or from a plain
+log of a native run. Writes results.csv,
 results.md and flushes.png (gnuplot) into --out and prints the tables.
 Python 3 standard library only.
 """
@@ -22,7 +25,7 @@ import sys
 from vmrun.serial import OUTPUT, RUN
 
 STATS = ('flushes', 'misses', 'evictions', 'fallbacks', 'l2_flushes',
-         'root_loads')
+         'root_loads', 'l2_enters')
 FIELDS = (['set', 'mode', 'workload', 'k', 'm', 'p', 'roundtrips', 'l1_vpid',
            'l1_inv', 'invs', 'hits'] + list(STATS) + ['recycled'] +
           [s + '_per_1k' for s in STATS] + ['cycles_per_rt', 'wall_ms'])
@@ -47,14 +50,19 @@ def parse(paths):
                     continue
                 if line.startswith(OUTPUT):
                     line = line[len(OUTPUT):]
-                if not line.startswith('BENCH '):
+                kind = line.split(' ', 1)[0]
+                if kind not in ('BENCH', 'L1LINUX'):
                     continue
                 rec = dict(kv.split('=', 1) for kv in line.split()[1:]
                            if '=' in kv)
+                if kind == 'L1LINUX':
+                    rec.update(workload='L1', roundtrips=rec['n'],
+                               wall_ms=rec['ms'], cycles_per_rt='-')
                 rec['set'] = current or rec.get('mode', '?')
                 rts = int(rec['roundtrips'])
                 for s in STATS:
-                    rec[s + '_per_1k'] = f'{int(rec[s]) * 1000 / rts:g}'
+                    if s in rec:    # l2_enters: L1LINUX only
+                        rec[s + '_per_1k'] = f'{int(rec[s]) * 1000 / rts:g}'
                 rows.append(rec)
     return rows
 
@@ -66,6 +74,9 @@ def label(rec):
                 (f' M={rec["m"]}' if w in ('W3', 'W7') else ''))
     if w == 'W4':
         return f'W4 P={rec["p"]}'
+    if w == 'L1':
+        return (f'L1 Linux K={rec["k"]}' +
+                (f' V={rec["v"]}' if rec['v'] != '1' else ''))
     return w
 
 
@@ -120,6 +131,9 @@ TABLES = [
     ('tag misses (evictions) per 1000 round trips',
      lambda r: f'{num(r["misses_per_1k"])} ({num(r["evictions_per_1k"])})'),
     ('fallbacks per 1000 round trips', lambda r: num(r['fallbacks_per_1k'])),
+    ("L1's VM-Enters to L2 (nested_run) per 1000 round trips",
+     lambda r: num(r['l2_enters_per_1k']) if 'l2_enters_per_1k' in r
+     else '-'),
     ('cycles per round trip as L1 sees them', lambda r: r['cycles_per_rt']),
     ('wall time of the run, ms', lambda r: r['wall_ms']),
 ]
@@ -189,7 +203,7 @@ def main():
     labels, sets, cell = pivot(rows)
     date = datetime.date.today().isoformat()
     rts = sorted({r['roundtrips'] for r in rows})
-    head = (f'nested_vpid_bench, {date}, {args.where}; '
+    head = (f'nested VPID, {date}, {args.where}; '
             f'{"/".join(rts)} round trips per run')
     md = [f'Measured {date}, {args.where}. Each cell is one run of '
           f'{"/".join(rts)} round trips in a fresh VM; counts are per 1000 '
@@ -198,10 +212,16 @@ def main():
           'pages per round trip. With EPT in vmcs12 (L0 ept=1 only): W5: K '
           'VPIDs sharing one EPTP12; W6: K VPIDs each with its own EPTP12, '
           'switched by VMWRITE; W7: W6 with a single-context INVEPT every M '
-          'round trips; W8: W6 with one vmcs12 per L2, switched by VMPTRLD.',
+          'round trips; W8: W6 with one vmcs12 per L2, switched by VMPTRLD. '
+          'L1 Linux K (make l1-linux): Linux KVM as L1 runs K VMs of one '
+          'vCPU (or V) round-robin on its one CPU, each vCPU writing P pages '
+          'per round trip; its wall time is what L1 measures on its '
+          'emulated clock.',
           '']
     text = [head, '']
     for title, fmt in TABLES:
+        if all(fmt(r) == '-' for r in rows):
+            continue    # e.g. cycles, which make l1-linux does not measure
         md += md_table(title, labels, sets, cell, fmt)
         text += text_table(title, labels, sets, cell, fmt)
     png = os.path.join(args.out, 'flushes.png')

@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential bc flex bison libelf-dev libssl-dev libcap-dev cpio
       xz-utils zstd kmod rsync dwarves python3 xorriso bochs bochsbios
-      vgabios bochs-x sparse clang llvm libclang-rt-14-dev gnuplot-nox
+      vgabios bochs-x qemu-system-x86 sparse clang llvm libclang-rt-14-dev
+      gnuplot-nox
       git ca-certificates shellcheck flake8)
 
 missing=()

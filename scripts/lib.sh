@@ -40,3 +40,29 @@ unpack_source() {
 		tar -xO "./usr/src/$_top.tar.xz" | xz -dc -T0 |
 		tar -x -C "$_dest" --strip-components=1 $_files
 }
+
+# initramfs TREE ROOT OUT: directory ROOT as a zstd-compressed newc cpio
+# with /dev/console, which the kernel opens for /init before anything
+# mounts /dev; TREE's gen_init_cpio makes the device node without root.
+initramfs() {
+	_tree=$1 _root=$2 _out=$3
+	_gen=$_out.gen_init_cpio
+	cc -O2 -o "$_gen" "$_tree/usr/gen_init_cpio.c" || return
+	{
+		echo "nod /dev/console 0600 0 0 c 5 1"
+		(cd "$_root" && find . -mindepth 1 | sort) | while read -r _f; do
+			_f=${_f#.}
+			if [ -L "$_root$_f" ]; then
+				echo "slink $_f $(readlink "$_root$_f") 0777 0 0"
+			elif [ -d "$_root$_f" ]; then
+				echo "dir $_f 0755 0 0"
+			else
+				echo "file $_f $_root$_f $(stat -c %a "$_root$_f") 0 0"
+			fi
+		done
+	} > "$_out.list"
+	"$_gen" "$_out.list" | zstd -q -3 -T0 > "$_out"
+	_rc=$?
+	rm -f "$_gen" "$_out.list"
+	return $_rc
+}

@@ -5,6 +5,9 @@
 # usage: vm-image.sh CACHE TREE MODULES TESTDIR PLAN OUT.iso
 set -euo pipefail
 
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
 cache=$(realpath "$1") tree=$2 modules=$3 testdir=$4 plan=$5 iso=$6
 die() { echo "vm-image: error: $*" >&2; exit 1; }
 # shellcheck source=/dev/null
@@ -47,26 +50,15 @@ for t in "${tests[@]}"; do
 	done < <(grep -o '/tests/[A-Za-z0-9_.-]*' "$testdir/$t" | sort -u)
 done
 
-# gen_init_cpio makes /dev/console without needing root.
-gen=$work/gen_init_cpio
-cc -O2 -o "$gen" "$tree/usr/gen_init_cpio.c"
-{
-	echo "nod /dev/console 0600 0 0 c 5 1"
-	(cd "$root" && find . -mindepth 1 | sort) | while read -r f; do
-		f=${f#.}
-		if [ -L "$root$f" ]; then
-			echo "slink $f $(readlink "$root$f") 0777 0 0"
-		elif [ -d "$root$f" ]; then
-			echo "dir $f 0755 0 0"
-		else
-			echo "file $f $root$f $(stat -c %a "$root$f") 0 0"
-		fi
-	done
-} > "$work/cpio.list"
+# A test that boots an L1 Linux with QEMU (vm/guest/nested_vpid_l1_linux)
+# needs QEMU and L1's kernel and initramfs in /l1.
+if grep -qs '^/usr/bin/qemu-system' "$root"/tests/*; then
+	scripts/l1-image.sh "$cache" "$tree" "$testdir" "$root"
+fi
 
 cd_root=$work/cd
 mkdir -p "$cd_root/isolinux"
-"$gen" "$work/cpio.list" | zstd -q -3 -T0 > "$cd_root/initrd.img"
+initramfs "$tree" "$root" "$cd_root/initrd.img" || die "cannot make the initramfs"
 cp "$image/boot/vmlinuz-$KERNEL_RELEASE" "$cd_root/vmlinuz"
 cp "$work/pkgs/usr/lib/ISOLINUX/isolinux.bin" \
    "$work/pkgs/usr/lib/syslinux/modules/bios/ldlinux.c32" "$cd_root/isolinux/"

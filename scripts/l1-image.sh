@@ -1,0 +1,51 @@
+#!/bin/bash
+# What a test that boots an L1 Linux (vm/guest/nested_vpid_l1_linux)
+# needs in the emulated machine's root: Debian's QEMU with the shared
+# libraries and firmware it loads, and in /l1 L1's kernel (the same
+# Debian image as L0's) and initramfs: busybox, Debian's stock kvm
+# modules, vm/l1/init and the programs it names (built in TESTDIR).
+#
+# usage: l1-image.sh CACHE TREE TESTDIR ROOT
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+cache=$1 tree=$2 testdir=$3 root=$4
+die() { echo "l1-image: error: $*" >&2; exit 1; }
+# shellcheck source=/dev/null
+. "$cache/versions.env"
+image=$cache/../image
+qemu=/usr/bin/qemu-system-x86_64
+[ -x $qemu ] || die "$qemu missing; run 'make deps' (qemu-system-x86)"
+
+# QEMU, what ldd says it loads, and its firmware for -kernel boots.
+install -D $qemu "$root$qemu"
+while read -r lib; do
+	install -D "$lib" "$root$lib"
+done < <(ldd $qemu | grep -o '/[^ ]*' | sort -u)
+for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
+	 /usr/share/qemu/kvmvapic.bin; do
+	install -D -m 0644 "$(realpath "$f")" "$root$f"
+done
+
+# L1's initramfs.
+l1=$(mktemp -d "$root/../l1root.XXXXXX")
+trap 'rm -rf "$l1"' EXIT
+mkdir -p "$l1"/{bin,lib/modules,tests,proc,sys,dev,tmp}
+dpkg-deb --fsys-tarfile "$cache/busybox-static_"*.deb |
+	tar -xO ./bin/busybox > "$l1/bin/busybox"
+chmod 0755 "$l1/bin/busybox"
+ln -s busybox "$l1/bin/sh"
+install -m 0755 vm/l1/init "$l1/init"
+mods=$image/lib/modules/$KERNEL_RELEASE/kernel
+for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel; do
+	xz -dc "$mods/$m.ko.xz" > "$l1/lib/modules/${m##*/}.ko"
+done
+while read -r t; do
+	[ -x "$testdir/$t" ] || die "L1 runs $t, which is not built in $testdir"
+	cp "$testdir/$t" "$l1/tests/$t"
+done < <(sed -n 's/^L1_[A-Z]*=\([a-z0-9_,]*\)$/\1/p' vm/l1/init |
+	 tr , '\n')
+mkdir -p "$root/l1"
+cp "$image/boot/vmlinuz-$KERNEL_RELEASE" "$root/l1/vmlinuz"
+initramfs "$tree" "$l1" "$root/l1/initrd" || die "cannot make L1's initramfs"
