@@ -47,16 +47,17 @@ fi
 
 # 1. checkpatch
 owned=$(git ls-files -- 'arch/*.c' 'arch/*.h' 'tools/*.c' 'tools/*.h')
-for p in patches/*.patch; do
-	[ -e "$p" ] || continue
-	out=$(cd "$tree" && scripts/checkpatch.pl --strict --quiet "$top/$p" 2>&1) ||
+# The patches of the series; the cover letter (0000) has no diff to check.
+mapfile -t patches < <(read_list patches/series)
+for p in "${patches[@]}"; do
+	out=$(cd "$tree" && scripts/checkpatch.pl --strict --quiet "$top/patches/$p" 2>&1) ||
 		{ echo "$out"; bad "checkpatch: $p"; }
 done
 for f in $owned; do
 	out=$(cd "$tree" && scripts/checkpatch.pl --strict --quiet -f "$f" 2>&1) ||
 		{ echo "$out"; bad "checkpatch: $f"; }
 done
-echo "lint: checkpatch --strict: $(compgen -G 'patches/*.patch' | wc -l) patches," \
+echo "lint: checkpatch --strict: ${#patches[@]} patches," \
      "$(echo "$owned" | wc -w) files"
 
 # 2. sparse and W=1 on vpid.c: nothing at all.

@@ -5,7 +5,8 @@
 #                                    plus our files (commit "base"), with
 #                                    patches/series applied by 'git am'
 #   series-edit.sh CACHE DIR export  patches/ and patches/series anew from
-#                                    DIR's commits after "base"
+#                                    DIR's commits after "base", with the
+#                                    cover letter's text kept
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -32,10 +33,34 @@ init)
 	;;
 export)
 	[ -d "$dir/.git" ] || die "$dir is not from 'series-edit.sh init'"
+	# The cover letter's subject and text are ours: keep them, and let
+	# format-patch write the rest anew (shortlog, diffstat, count).
+	cover=patches/0000-cover-letter.patch
+	[ -f "$cover" ] || die "$cover missing: it holds the cover letter's text"
+	subject=$(sed -n '/^Subject: /,/^$/p' "$cover" | sed '$d' |
+		  sed -e 's/^Subject: \[PATCH [0-9]*\/[0-9]*\] //' -e 's/^ //' |
+		  tr '\n' ' ' | sed 's/ $//')
+	sed -n '/^$/,$p' "$cover" | sed '1d' |
+		sed '/^[^ ].* ([0-9]*):$/,$d' > "$dir/.cover-text"
 	rm -f patches/*.patch
-	# Index lines with 7-digit blob names, whatever the object count.
-	git -C "$dir" -c core.abbrev=7 format-patch -q -o "$top/patches" base..HEAD
-	(cd patches && printf '%s\n' ./*.patch | sed 's|^\./||') > patches/series
+	# Index lines with 7-digit blob names, whatever the object count; the
+	# cover letter from the series' author.
+	git -C "$dir" -c core.abbrev=7 \
+		-c user.name="$(git -C "$dir" log -1 --format=%an base..HEAD)" \
+		-c user.email="$(git -C "$dir" log -1 --format=%ae base..HEAD)" \
+		format-patch -q --cover-letter -o "$top/patches" base..HEAD
+	awk -v subject="$subject" -v text="$dir/.cover-text" '
+		/\*\*\* SUBJECT HERE \*\*\*/ { sub(/\*\*\* SUBJECT HERE \*\*\*/, subject) }
+		/^\*\*\* BLURB HERE \*\*\*$/ {
+			while ((getline line < text) > 0)
+				print line
+			skip = 1
+			next
+		}
+		skip && /^$/ { skip = 0; next }
+		{ skip = 0; print }' "$cover" > "$cover.tmp" && mv "$cover.tmp" "$cover"
+	(cd patches && printf '%s\n' ./*.patch | sed -e 's|^\./||' \
+		-e '/^0000-cover-letter\.patch$/d') > patches/series
 	echo "series-edit: $(wc -l < patches/series) patches in patches/"
 	;;
 *)
