@@ -49,7 +49,11 @@ export)
 		-c user.name="$(git -C "$dir" log -1 --format=%an base..HEAD)" \
 		-c user.email="$(git -C "$dir" log -1 --format=%ae base..HEAD)" \
 		format-patch -q --cover-letter -o "$top/patches" base..HEAD
-	awk -v subject="$subject" -v text="$dir/.cover-text" '
+	# Dated as the last commit, so that an export of the same commits
+	# writes the same cover letter.
+	awk -v subject="$subject" -v text="$dir/.cover-text" \
+	    -v date="$(git -C "$dir" log -1 --format=%aD)" '
+		/^Date: / && !dated { $0 = "Date: " date; dated = 1 }
 		/\*\*\* SUBJECT HERE \*\*\*/ { sub(/\*\*\* SUBJECT HERE \*\*\*/, subject) }
 		/^\*\*\* BLURB HERE \*\*\*$/ {
 			while ((getline line < text) > 0)
