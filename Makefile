@@ -105,10 +105,10 @@ harness-check: modules selftests
 FUZZ_SECONDS	?= 60
 unit: tree
 	@$(MAKE) -s -C tests unit TREE=$(abspath $(TREE))
-fuzz: deps
-	@$(MAKE) -s -C tests fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
-coverage: deps
-	@$(MAKE) -s -C tests coverage
+fuzz: tree
+	@$(MAKE) -s -C tests fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) TREE=$(abspath $(TREE))
+coverage: tree
+	@$(MAKE) -s -C tests coverage TREE=$(abspath $(TREE))
 
 # checkpatch --strict, sparse and W=1 (scripts/lint.sh).
 lint: modules

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Style and static checks of everything we own:
 #  - shellcheck on every shell script, flake8 on every Python script;
-#  - scripts/checkpatch.pl --strict on patches/*.patch and on our own
-#    kernel-tree files (vpid.c, vpid.h, the selftests);
+#  - scripts/checkpatch.pl --strict on the patches of patches/series, and
+#    on each file the series adds (vpid.c, vpid.h, the selftests) as a
+#    whole, in the patched tree;
 #  - sparse and W=1 on vpid.c: no warning at all;
 #  - sparse on the files the patches change: no warning on a line that a
 #    patch added (upstream's own warnings in those files are counted and
@@ -46,11 +47,25 @@ else
 fi
 
 # 1. checkpatch
-owned=$(git ls-files -- 'arch/*.c' 'arch/*.h' 'tools/*.c' 'tools/*.h')
 # The patches of the series; the cover letter (0000) has no diff to check.
 mapfile -t patches < <(read_list patches/series)
+# The files the series creates: ours as a whole.
+added_files() {
+	for p in "${patches[@]}"; do
+		sed -n '/^--- \/dev\/null$/{n;s|^+++ b/||p}' "patches/$p"
+	done
+}
+owned=$(added_files)
+# checkpatch asks whether MAINTAINERS needs updating for every new file:
+# it does not if the KVM entry already covers the file, checked here.
+for f in $owned; do
+	(cd "$tree" && scripts/get_maintainer.pl --no-git --no-rolestats -f "$f") |
+		grep -qxF 'kvm@vger.kernel.org' ||
+		bad "$f is not covered by KVM's entries in MAINTAINERS"
+done
 for p in "${patches[@]}"; do
-	out=$(cd "$tree" && scripts/checkpatch.pl --strict --quiet "$top/patches/$p" 2>&1) ||
+	out=$(cd "$tree" && scripts/checkpatch.pl --strict --quiet \
+		--ignore FILE_PATH_CHANGES "$top/patches/$p" 2>&1) ||
 		{ echo "$out"; bad "checkpatch: $p"; }
 done
 for f in $owned; do
@@ -70,11 +85,13 @@ else
 	echo "lint: sparse and W=1 on vpid.c: no warning"
 fi
 
-# 3. sparse on the upstream files the patches touch, judged by the lines
-# the patches added.
+# 3. sparse on the upstream files the patches touch (not those they
+# create), judged by the lines the patches added.
 pristine=$(mktemp -d)
 trap 'rm -rf "$pristine"' EXIT
-files=$(sed -n 's|^+++ b/\(arch/x86/kvm/.*\.c\)$|\1|p' patches/*.patch 2>/dev/null | sort -u)
+files=$(for p in "${patches[@]}"; do
+		sed -n 's|^+++ b/\(arch/x86/kvm/.*\.c\)$|\1|p' "patches/$p"
+	done | sort -u | grep -vxF -f <(added_files))
 [ -n "$files" ] || { exit $fail; }
 # shellcheck disable=SC2086 # one argument per file
 unpack_source "$cache" "$pristine" $files

@@ -13,11 +13,11 @@ die() { echo "series-check: error: $*" >&2; exit 1; }
 
 mapfile -t patches < <(read_list patches/series)
 scripts/tree.sh "$cache" "$work/linux" /dev/null >/dev/null
-# A pristine tree plus our own files: patch in place from here on.
+# The pristine tree: patch in place from here on.
 rm -f "$work/linux/.tree-stamp"
 scripts/modules.sh "$cache" "$work/linux" "$work/modules" >/dev/null ||
 	die "the tree without patches does not build"
-echo "series-check: base (pristine tree + our files) builds"
+echo "series-check: base (the pristine tree) builds"
 n=0
 for p in "${patches[@]}"; do
 	n=$((n + 1))

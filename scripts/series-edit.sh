@@ -2,8 +2,8 @@
 # Work on patches/ as git commits.
 #
 #   series-edit.sh CACHE DIR init    DIR: a git repo of the pristine source
-#                                    plus our files (commit "base"), with
-#                                    patches/series applied by 'git am'
+#                                    (commit "base"), with patches/series
+#                                    applied by 'git am'
 #   series-edit.sh CACHE DIR export  patches/ and patches/series anew from
 #                                    DIR's commits after "base", with the
 #                                    cover letter's text kept

@@ -1,11 +1,11 @@
 #!/bin/bash
-# Build the patched kernel tree: pristine Debian source, our own files
-# copied over it, then patches/series applied in order with zero fuzz.
+# Build the patched kernel tree: pristine Debian source, then
+# patches/series applied in order with zero fuzz.
 #
 # usage: tree.sh CACHE TREE [SERIES]
 # SERIES defaults to patches/series; series-check.sh passes an empty one.
-# The tree is rebuilt from pristine whenever the source package, an
-# overlaid file or a patch changed; otherwise nothing is done.
+# The tree is rebuilt from pristine whenever the source package or a patch
+# changed; otherwise nothing is done.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -19,13 +19,9 @@ die() { echo "tree: error: $*" >&2; exit 1; }
 src_deb=$(compgen -G "$cache/${KERNEL_SOURCE_PKG}_*.deb" | head -n 1 || true)
 [ -n "$src_deb" ] || die "no $KERNEL_SOURCE_PKG .deb in $cache; run 'make fetch'"
 
-# Our kernel-tree files: everything tracked (or new) under arch/ and tools/.
-mapfile -t overlay < <(git ls-files --cached --others --exclude-standard -- arch tools |
-		       sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 mapfile -t patches < <(read_list "$series" 2>/dev/null || true)
 
 stamp=$({ sha256sum "$src_deb" | cut -d' ' -f1
-	  for f in "${overlay[@]}"; do sha256sum "$f"; done
 	  for p in "${patches[@]}"; do sha256sum "patches/$p"; done; } |
 	sha256sum | cut -d' ' -f1)
 
@@ -41,11 +37,6 @@ echo "tree: unpacking $(basename "$src_deb")"
 unpack_source "$cache" "$tmp" ||
 	die "unpacking $src_deb failed (disk full? $(df -h "$tmp" | tail -n 1))"
 
-for f in "${overlay[@]}"; do
-	echo "tree: overlay $f"
-	install -D -m 0644 "$f" "$tmp/$f"
-done
-
 for p in "${patches[@]}"; do
 	[ -f "patches/$p" ] || die "patches/series names $p, which does not exist"
 	echo "tree: apply $p"
@@ -56,4 +47,4 @@ done
 echo "$stamp" > "$tmp/.tree-stamp"
 rm -rf "$tree"
 mv "$tmp" "$tree"
-echo "tree: $tree ready (${#overlay[@]} files overlaid, ${#patches[@]} patches)"
+echo "tree: $tree ready (${#patches[@]} patches)"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Test of the root filter of kvm_mmu_invalidate_guest_mode_addr(), which
- * patch 0005 adds to arch/x86/kvm/mmu/mmu.c for INVVPID of one address
+ * the series adds to arch/x86/kvm/mmu/mmu.c for INVVPID of one address
  * with shadow paging.  Under Bochs no cached L2 root ever differs from
  * L1's in anything but guest mode (no LA57, PAE roots are never cached,
  * shadow roots always have efer_nx), so the filter is checked here: the
