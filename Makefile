@@ -6,7 +6,13 @@
 
 include config.mk
 
-BUILD		:= build
+# The kernel to build for and test on (config.mk): make KERNEL=6.12-deb13 ...
+KERNEL		?= $(DEFAULT_KERNEL)
+ifeq ($(filter $(KERNEL),$(KERNELS)),)
+$(error KERNEL=$(KERNEL) is not in config.mk; one of: $(KERNELS))
+endif
+# Everything built for it; build/chroot holds the chroots they share.
+BUILD		:= build/$(KERNEL)
 CACHE		:= $(BUILD)/cache
 TREE		:= $(BUILD)/linux
 MODULES		:= $(BUILD)/modules
@@ -49,14 +55,15 @@ VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  $(if $(VM_SHOW),--show '$(VM_SHOW)')
 VM_IMAGE	= scripts/vm-image.sh $(CACHE) $(TREE) $(MODULES) $(SELFTESTS)
 
-# The benchmark: results in build/bench (make bench) or build/bench-host
-# (make bench-host); make run puts its own short table in build/run.
+# The benchmark: results in $(BUILD)/bench (make bench) or
+# $(BUILD)/bench-host (make bench-host); make run puts its own short
+# table in $(BUILD)/run.
 BENCH_OUT	:= $(BUILD)/bench
 BENCH_REPORT	= scripts/bench-report.py
-# The kernel release built: build/cache/versions.env's (written by 'make
-# fetch'), config.mk's when nothing was fetched yet.
+# The kernel release built: versions.env's (written by 'make fetch'),
+# config.mk's when nothing was fetched yet.
 BUILT_RELEASE	= $(or $(shell sed -n 's/^KERNEL_RELEASE=//p' \
-		    $(CACHE)/versions.env 2>/dev/null),$(KERNEL_RELEASE))
+		    $(CACHE)/versions.env 2>/dev/null),$($(KERNEL)_RELEASE))
 BENCH_WHERE	= Bochs 2.7 (tigerlake; emulated VMX), L0 kernel $(BUILT_RELEASE) \
 		  with the patched kvm modules
 
@@ -71,7 +78,7 @@ deps:
 	@scripts/deps.sh
 
 fetch: deps
-	@scripts/fetch.sh $(CACHE)
+	@scripts/fetch.sh $(KERNEL) $(CACHE)
 
 tree: fetch
 	@scripts/tree.sh $(CACHE) $(TREE)
@@ -79,10 +86,11 @@ tree: fetch
 modules: tree
 	@scripts/modules.sh $(CACHE) $(TREE) $(MODULES)
 
-selftests: tree
+selftests: modules
 	@echo "selftests: $(KSELFTEST_NAMES)"
-	@$(MAKE) -s -C $(TREE) headers >/dev/null
-	@$(MAKE) -s -C $(KSELFTEST) OUTPUT=$(abspath $(KSELFTEST)) USERLDFLAGS=-static \
+	@scripts/kmake.sh $(CACHE) $(TREE) -s headers >/dev/null
+	@scripts/kmake.sh $(CACHE) $(TREE) -s -C $(KSELFTEST:$(TREE)/%=%) \
+		OUTPUT=$(abspath $(KSELFTEST)) USERLDFLAGS=-static \
 		$(addprefix $(abspath $(KSELFTEST))/,$(call kselftest_path,$(KSELFTEST_NAMES)))
 	@mkdir -p $(SELFTESTS)
 	@cp $(addprefix $(KSELFTEST)/,$(call kselftest_path,$(KSELFTEST_NAMES))) vm/harness/* \
@@ -98,36 +106,45 @@ vm-test: modules selftests
 # The harness must be able to fail: each test of vm/harness-tests has to
 # turn vm-test red with its own message (scripts/harness-check.sh).
 harness-check: modules selftests
-	@scripts/harness-check.sh "$(MAKE)"
+	@scripts/harness-check.sh "$(MAKE)" $(VM)
 
 # User-space tests of vpid.c, and of mmu.c's root filter taken from the
 # patched tree (tests/Makefile).
 FUZZ_SECONDS	?= 60
+TESTS_ARGS	= TREE=$(abspath $(TREE)) BUILD=$(abspath $(BUILD)/tests)
 unit: tree
-	@$(MAKE) -s -C tests unit TREE=$(abspath $(TREE))
+	@$(MAKE) -s -C tests unit $(TESTS_ARGS)
 fuzz: tree
-	@$(MAKE) -s -C tests fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) TREE=$(abspath $(TREE))
+	@$(MAKE) -s -C tests fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) $(TESTS_ARGS)
 coverage: tree
-	@$(MAKE) -s -C tests coverage TREE=$(abspath $(TREE))
+	@$(MAKE) -s -C tests coverage $(TESTS_ARGS)
 
 # checkpatch --strict, sparse and W=1 (scripts/lint.sh).
 lint: modules
 	@scripts/lint.sh $(CACHE) $(TREE)
 
-# Edit the series as git commits in build/series-edit, then export it.
+# Edit the series as git commits in $(BUILD)/series-edit, then export it.
 series-edit: fetch
 	@scripts/series-edit.sh $(CACHE) $(BUILD)/series-edit init
 series-export:
 	@scripts/series-edit.sh $(CACHE) $(BUILD)/series-edit export
 
-# Every prefix of patches/series applies and builds kvm on its own.
+# Every prefix of the kernel's series applies and builds kvm on its own.
 series-check: fetch
 	@scripts/series-check.sh $(CACHE) $(BUILD)/series-check
 
+# make check covers KERNEL in full and, for each other kernel named here,
+# its modules (built with its compiler, vermagic checked) and make run's
+# boot on it: what L1 is told and the nested tests in each mode.
+CHECK_ALSO	:= 6.12-deb13
 check: deps
 	@$(MAKE) -s unit fuzz coverage
 	@$(MAKE) -s lint series-check harness-check
 	@$(MAKE) -s l1-linux L1_LINUX_TESTS=vm/l1-linux-check-tests
+	@for k in $(filter-out $(KERNEL),$(CHECK_ALSO)); do \
+		echo "check: make run on $$k"; \
+		$(MAKE) -s KERNEL=$$k run || exit 1; \
+	done
 	@$(MAKE) -s vm-test
 
 # Show nested VPID at work: what L1 is told, the tests and the
@@ -156,7 +173,7 @@ run: modules
 # Linux KVM as a real L1: in each mode of vm/run-matrix, QEMU boots an L1
 # Linux on our modules, whose stock KVM runs K L2 VMs round-robin on one
 # CPU and a few of its own selftests (vm/guest/nested_vpid_l1_linux,
-# vm/l1/init); then build/l1-linux/results.{csv,md}.
+# vm/l1/init); then $(BUILD)/l1-linux/results.{csv,md}.
 # make check runs the short list (vm/l1-linux-check-tests).
 L1_OUT		:= $(BUILD)/l1-linux
 L1_LINUX_TESTS	?= vm/l1-linux-tests
@@ -168,7 +185,7 @@ l1-linux: modules
 		$(VM)/l1-linux/serial.*.log || rc=1; exit $$rc
 
 # The benchmark under every mode of vm/matrix in one boot of the
-# emulated machine, then build/bench/results.{csv,md} and flushes.png.
+# emulated machine, then $(BUILD)/bench/results.{csv,md} and flushes.png.
 bench: modules
 	@rc=0; $(MAKE) -s vm-test VM_TESTS=vm/bench-tests \
 		VM_MATRIX=vm/matrix VM_OUT=$(VM)/bench \
@@ -176,20 +193,21 @@ bench: modules
 	echo; $(BENCH_REPORT) --out $(BENCH_OUT) --where '$(BENCH_WHERE)' \
 		$(VM)/bench/serial.*.log || rc=1; exit $$rc
 
-# Real Intel hosts (root): our modules into /lib/modules/<release>/updates.
-# Needs 'make modules' first (as a normal user); refuses unless root, the
-# running kernel is the release built and the CPU has VMX.
+# Real Intel hosts (root): the modules built for the running kernel, of
+# whichever KERNEL that is, into /lib/modules/<release>/updates. Needs
+# 'make modules' first (as a normal user); refuses unless root, a
+# kernel built is the one running and the CPU has VMX.
 install:
-	@scripts/install.sh install $(MODULES) $(BUILT_RELEASE)
+	@scripts/install.sh install build
 
 uninstall:
-	@scripts/install.sh uninstall $(MODULES) $(BUILT_RELEASE)
+	@scripts/install.sh uninstall build
 
 # The benchmark natively, on a host where 'make install' put the modules.
 bench-host: tree
 	@$(MAKE) -s selftests VM_TESTS=/dev/null
-	@scripts/bench-host.sh $(SELFTESTS)/$(BENCH_NAME) $(BUILD)/bench-host \
+	@scripts/bench-host.sh build $(SELFTESTS)/$(BENCH_NAME) $(BUILD)/bench-host \
 		vm/matrix
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build

@@ -1,11 +1,41 @@
-# The one place where the Debian packages we build from are pinned
-# (scripts/fetch.sh reads it and records what it fetched in
-# build/cache/versions.env). fetch.sh falls back to the newest
-# KERNEL_SOURCE_PKG in the archive (with a loud warning) when this
-# version has left it.
-KERNEL_SOURCE_PKG = linux-source-6.12
-KERNEL_DEB_VERSION = 6.12.117-1~deb12u1
-KERNEL_RELEASE = 6.12.117+deb12-amd64
-# What the emulated machine's CD holds besides the kernel: the archive's
-# current version of each.
+# The one place where the Debian packages we build from are pinned.
+# scripts/fetch.sh reads it, fetches through an apt configuration of its
+# own (build/KERNEL/apt: these suites, not the machine's sources) and
+# records what it fetched in build/KERNEL/cache/versions.env, which every
+# later stage reads. It falls back to the newest KERNEL_SOURCE_PKG in the
+# archive (with a loud warning) when the pinned version has left it.
+#
+# KERNEL (make KERNEL=name ...) picks the kernel to build for and test
+# on; each has, under its name:
+#   _SUITES       the Debian suites its packages come from
+#   _SOURCE_PKG   the kernel source package
+#   _DEB_VERSION  its version, also the image's and the headers'
+#   _RELEASE      the kernel release (uname -r) the modules are for
+#   _SERIES       the directory of the series for its base
+#   _BUILD_IN     where modules are built: "host", or a Debian suite for a
+#                 chroot of that suite (build/chroot/SUITE), so that they
+#                 are built with the compiler Debian built the kernel with
+KERNELS = 6.12-deb12 6.12-deb13
+DEFAULT_KERNEL = 6.12-deb12
+DEBIAN_MIRROR = http://deb.debian.org/debian
+DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
+
+# Debian 12 (bookworm): 6.12 from bookworm-security, built with gcc-12.
+6.12-deb12_SUITES = bookworm bookworm-security
+6.12-deb12_SOURCE_PKG = linux-source-6.12
+6.12-deb12_DEB_VERSION = 6.12.117-1~deb12u1
+6.12-deb12_RELEASE = 6.12.117+deb12-amd64
+6.12-deb12_SERIES = patches
+6.12-deb12_BUILD_IN = host
+
+# Debian 13 (trixie): 6.12 built with gcc-14 against trixie's glibc.
+6.12-deb13_SUITES = trixie trixie-security
+6.12-deb13_SOURCE_PKG = linux-source-6.12
+6.12-deb13_DEB_VERSION = 6.12.117-1
+6.12-deb13_RELEASE = 6.12.117+deb13-amd64
+6.12-deb13_SERIES = patches
+6.12-deb13_BUILD_IN = trixie
+
+# What the emulated machine's CD holds besides the kernel: the current
+# version of each in the kernel's suites.
 CD_PACKAGES = busybox-static isolinux syslinux-common

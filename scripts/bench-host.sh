@@ -2,7 +2,8 @@
 # Run nested_vpid_bench natively, on a real Intel host where 'make
 # install' put our modules, and tabulate it like 'make bench'.
 #
-# usage: bench-host.sh BENCH OUTDIR MATRIX [BENCH ARGUMENTS...]
+# usage: bench-host.sh BUILD BENCH OUTDIR MATRIX [BENCH ARGUMENTS...]
+# (BUILD: the directory of the kernels built, to name them when refusing)
 #
 # By default it runs once, in the mode kvm_intel is loaded with now. With
 # BENCH_RELOAD=1 (root, no VM running) it reloads kvm_intel with every
@@ -12,17 +13,19 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
-bench=$1 out=$2 matrix=$3
-shift 3
+build=$1 bench=$2 out=$3 matrix=$4
+shift 4
 args=("$@")
 die() { echo "bench-host: error: $*" >&2; exit 1; }
 
 [ -x "$bench" ] || die "$bench is not built; run 'make selftests'"
 grep -qw vmx /proc/cpuinfo || die "this CPU has no VMX"
 [ -e /dev/kvm ] || die "/dev/kvm missing: kvm_intel is not loaded"
+built=$(built_kernels "$build" | cut -d' ' -f2 | paste -sd, | sed 's/,/, /g')
 [ -r /sys/module/kvm_intel/parameters/nested_vpid_tags ] ||
 	die "kvm_intel has no nested_vpid_tags parameter: our modules are not" \
-	    "loaded (make install, then modprobe -r kvm_intel kvm && modprobe kvm_intel)"
+	    "loaded in $(uname -r) (modules built for: ${built:-none};" \
+	    "make install, then modprobe -r kvm_intel kvm && modprobe kvm_intel)"
 [ "$(cat /sys/module/kvm_intel/parameters/nested)" = Y ] ||
 	die "kvm_intel is loaded with nested=N (make install sets nested=1 from the next load)"
 

@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing; needs root for that.
 set -euo pipefail
 
-pkgs=(build-essential bc flex bison libelf-dev libssl-dev libcap-dev cpio
+pkgs=(build-essential bc flex bison libelf-dev libssl-dev libcap-dev cpio debootstrap
       xz-utils zstd kmod rsync dwarves python3 xorriso bochs bochsbios
       vgabios bochs-x qemu-system-x86 sparse clang llvm libclang-rt-14-dev
       gnuplot-nox

@@ -1,41 +1,67 @@
 #!/bin/bash
-# Download the Debian packages pinned in config.mk into $CACHE and record
-# what was fetched in $CACHE/versions.env, which every later stage reads.
+# Download the Debian packages that config.mk pins for KERNEL into CACHE
+# and record what was fetched in CACHE/versions.env, which every later
+# stage reads.
 #
-# usage: fetch.sh CACHE
+# usage: fetch.sh KERNEL CACHE
+#
+# apt runs with a configuration of its own in CACHE/../apt (the kernel's
+# suites, its own lists and download cache), so the machine's apt sources
+# are neither used nor changed, and no root is needed.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
-cache=$1
-src=$(config_value KERNEL_SOURCE_PKG)
-pinned_version=$(config_value KERNEL_DEB_VERSION)
-pinned_release=$(config_value KERNEL_RELEASE)
-cd_pkgs=$(config_value CD_PACKAGES)
-mkdir -p "$cache"
-cd "$cache"
-
+kernel=$1 cache=$2
 die() { echo "fetch: error: $*" >&2; exit 1; }
 
+case " $(config_value KERNELS) " in
+*" $kernel "*) ;;
+*) die "no kernel '$kernel' in config.mk; KERNEL= one of: $(config_value KERNELS)";;
+esac
+kv() { config_value "${kernel}_$1"; }
+suites=$(kv SUITES) src=$(kv SOURCE_PKG) series=$(kv SERIES) build_in=$(kv BUILD_IN)
+pinned_version=$(kv DEB_VERSION) pinned_release=$(kv RELEASE)
+cd_pkgs=$(config_value CD_PACKAGES)
+mkdir -p "$cache"
+cache=$(realpath "$cache")
+apt=$(realpath -m "$cache/../apt")
+
+# The kernel's suites only; security suites are on their own mirror.
+mkdir -p "$apt/lists/partial" "$apt/archives/partial"
+for s in $suites; do
+	case $s in
+	*-security) echo "deb $(config_value DEBIAN_SECURITY_MIRROR) $s main";;
+	*) echo "deb $(config_value DEBIAN_MIRROR) $s main";;
+	esac
+done > "$apt/sources.list"
+aptopts=(-o Dir::Etc::SourceList="$apt/sources.list"
+	 -o Dir::Etc::SourceParts=/dev/null -o Dir::Etc::Preferences=/dev/null
+	 -o Dir::Etc::PreferencesParts=/dev/null
+	 -o Dir::State::Lists="$apt/lists" -o Dir::State::status=/dev/null
+	 -o Dir::Cache="$apt" -o Dir::Cache::Archives="$apt/archives"
+	 -o APT::Sandbox::User="$(id -un)" -o Debug::NoLocking=1)
+versions() { # package -> the archive's versions of it, one per line
+	apt-cache "${aptopts[@]}" madison "$1" 2>/dev/null |
+		awk -F'|' '{gsub(/ /,"",$2); print $2}'
+}
 available() { # package version -> true if the archive has it
-	apt-cache madison "$1" 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
-		grep -qxF "$2"
+	versions "$1" | grep -qxF "$2"
 }
 
-# Refresh the package lists when they are missing or lack the pinned kernel.
+# Refresh the lists when they are missing or lack the pinned kernel.
 if ! available "$src" "$pinned_version"; then
-	apt-get update -qq >/dev/null 2>&1 ||
-		echo "fetch: warning: apt-get update failed (not root?)" >&2
+	apt-get "${aptopts[@]}" update -qq >"$apt/update.log" 2>&1 ||
+		die "apt-get update for $suites failed: $(tail -n 1 "$apt/update.log")"
 fi
 
 version=$pinned_version release=$pinned_release
 if ! available "$src" "$version" ||
    ! available "$(image_pkg "$release")" "$version"; then
-	newest=$(apt-cache madison "$src" | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
-		 sort -V | tail -n 1)
-	[ -n "$newest" ] || die "$src is not in the archive at all (check /etc/apt/sources.list for bookworm-security)"
+	newest=$(versions "$src" | sort -V | tail -n 1)
+	[ -n "$newest" ] || die "$src is not in $suites at all"
 	version=$newest
-	release="${version%%-*}+deb12-amd64"
+	release="${version%%-*}+${pinned_release#*+}"
 	cat >&2 <<-WARN
 	################################################################
 	fetch: WARNING: pinned kernel $pinned_version ($pinned_release)
@@ -47,6 +73,7 @@ if ! available "$src" "$version" ||
 		die "$(image_pkg "$release") $version is not in the archive"
 fi
 
+cd "$cache"
 fetch() { # package version
 	local pkg=$1 ver=$2 deb
 	deb=$(compgen -G "${pkg}_*.deb" | head -n 1 || true)
@@ -55,7 +82,7 @@ fetch() { # package version
 	fi
 	rm -f "${pkg}_"*.deb
 	echo "fetch: $pkg=$ver"
-	apt-get download -q "$pkg=$ver" >/dev/null 2>apt.err ||
+	apt-get "${aptopts[@]}" download -q "$pkg=$ver" >/dev/null 2>apt.err ||
 		die "apt-get download $pkg=$ver failed: $(tail -n 1 apt.err)"
 	deb=$(ls "${pkg}_"*.deb)
 	{ [ "$(dpkg-deb -f "$deb" Package)" = "$pkg" ] &&
@@ -67,16 +94,19 @@ fetch "$src" "$version"
 fetch "$(image_pkg "$release")" "$version"
 fetch "$(headers_pkg "$release")" "$version"
 for pkg in $cd_pkgs; do
-	ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
-	{ [ -n "$ver" ] && [ "$ver" != "(none)" ]; } || die "$pkg is not in the archive"
+	ver=$(apt-cache "${aptopts[@]}" policy "$pkg" | awk '/Candidate:/ {print $2}')
+	{ [ -n "$ver" ] && [ "$ver" != "(none)" ]; } || die "$pkg is not in $suites"
 	fetch "$pkg" "$ver"
 done
 rm -f apt.err
 
 cat > versions.env.tmp <<-ENV
+KERNEL=$kernel
 KERNEL_SOURCE_PKG=$src
 KERNEL_DEB_VERSION=$version
 KERNEL_RELEASE=$release
+KERNEL_SERIES=$series
+KERNEL_BUILD_IN=$build_in
 CD_PACKAGES="$cd_pkgs"
 ENV
 mv versions.env.tmp versions.env

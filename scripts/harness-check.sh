@@ -4,16 +4,16 @@
 # require that it exits non-zero, reports each with its own message, and
 # still runs the real test at the end after the boots they ended.
 #
-# usage: harness-check.sh MAKE
+# usage: harness-check.sh MAKE VMDIR    (VMDIR: where vm-test's logs go)
 set -uo pipefail
 
-make=${1:-make}
-log=build/vm/harness-check.log
-mkdir -p build/vm
+make=$1 vm=$2
+log=$vm/harness-check.log
+mkdir -p "$vm"
 echo "harness-check: running vm-test over vm/harness-tests"
 start=$(date +%s)
 $make -s vm-test VM_TESTS=vm/harness-tests VM_MATRIX=vm/harness-matrix \
-	VM_SKIPS=vm/harness-skips VM_OUT=build/vm/harness > "$log" 2>&1
+	VM_SKIPS=vm/harness-skips VM_OUT="$vm/harness" > "$log" 2>&1
 rc=$?
 
 fail=0

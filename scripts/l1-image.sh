@@ -32,12 +32,11 @@ done
 l1=$(mktemp -d "$root/../l1root.XXXXXX")
 trap 'rm -rf "$l1"' EXIT
 mkdir -p "$l1"/{bin,lib/modules,tests,proc,sys,dev,tmp}
-dpkg-deb --fsys-tarfile "$cache/busybox-static_"*.deb |
-	tar -xO ./bin/busybox > "$l1/bin/busybox"
-chmod 0755 "$l1/bin/busybox"
+# L0's busybox (vm-image.sh put it there).
+install -m 0755 "$root/bin/busybox" "$l1/bin/busybox"
 ln -s busybox "$l1/bin/sh"
 install -m 0755 vm/l1/init "$l1/init"
-mods=$image/lib/modules/$KERNEL_RELEASE/kernel
+mods=$(image_modules "$image" "$KERNEL_RELEASE")/kernel || die "the image has no modules"
 for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-intel; do
 	xz -dc "$mods/$m.ko.xz" > "$l1/lib/modules/${m##*/}.ko"
 done

@@ -17,10 +17,33 @@ config_value() {
 	sed -n "s/^$1[[:space:]]*=[[:space:]]*//p" config.mk
 }
 
+# built_kernels BUILD: "KERNEL RELEASE" for each kernel whose modules
+# were built in BUILD (build/KERNEL/modules, release from its versions.env).
+built_kernels() {
+	for _env in "$1"/*/cache/versions.env; do
+		[ -f "$_env" ] || continue
+		_k=$(sed -n 's/^KERNEL=//p' "$_env")
+		[ -n "$_k" ] && [ -f "$1/$_k/modules/kvm-intel.ko" ] &&
+			echo "$_k $(sed -n 's/^KERNEL_RELEASE=//p' "$_env")"
+	done
+	return 0
+}
+
 # The Debian packages of a kernel release: the unsigned image (vmlinuz,
 # config, stock modules) and the headers (Module.symvers).
 image_pkg() { echo "linux-image-$1-unsigned"; }
 headers_pkg() { echo "linux-headers-$1"; }
+
+# image_modules IMAGE RELEASE: the stock modules' directory in the
+# unpacked image package IMAGE: lib/modules/RELEASE up to Debian 12,
+# usr/lib/modules/RELEASE from Debian 13 on.
+image_modules() {
+	for _d in "$1/lib/modules/$2" "$1/usr/lib/modules/$2"; do
+		[ -d "$_d" ] && { echo "$_d"; return 0; }
+	done
+	echo "no lib/modules/$2 in $1" >&2
+	return 1
+}
 
 # unpack_source CACHE DEST [FILE...]: the pristine kernel source of
 # CACHE's source package (versions.env, written by fetch.sh) into DEST,

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Style and static checks of everything we own:
 #  - shellcheck on every shell script, flake8 on every Python script;
-#  - scripts/checkpatch.pl --strict on the patches of patches/series, and
+#  - scripts/checkpatch.pl --strict on the patches of the kernel's series, and
 #    on each file the series adds (vpid.c, vpid.h, the selftests) as a
 #    whole, in the patched tree;
 #  - sparse and W=1 on vpid.c: no warning at all;
@@ -18,7 +18,7 @@ top=$(pwd)
 . scripts/lib.sh
 # shellcheck source=/dev/null
 . "$cache/versions.env"
-kmake=(make -C "$tree" -s LOCALVERSION="+${KERNEL_RELEASE#*+}")
+kmake=(scripts/kmake.sh "$cache" "$tree" -s)
 fail=0
 bad() { echo "lint: FAILED: $*"; fail=1; }
 
@@ -48,11 +48,12 @@ fi
 
 # 1. checkpatch
 # The patches of the series; the cover letter (0000) has no diff to check.
-mapfile -t patches < <(read_list patches/series)
+sdir=$KERNEL_SERIES
+mapfile -t patches < <(read_list "$sdir/series")
 # The files the series creates: ours as a whole.
 added_files() {
 	for p in "${patches[@]}"; do
-		sed -n '/^--- \/dev\/null$/{n;s|^+++ b/||p}' "patches/$p"
+		sed -n '/^--- \/dev\/null$/{n;s|^+++ b/||p}' "$sdir/$p"
 	done
 }
 owned=$(added_files)
@@ -65,7 +66,7 @@ for f in $owned; do
 done
 for p in "${patches[@]}"; do
 	out=$(cd "$tree" && scripts/checkpatch.pl --strict --quiet \
-		--ignore FILE_PATH_CHANGES "$top/patches/$p" 2>&1) ||
+		--ignore FILE_PATH_CHANGES "$top/$sdir/$p" 2>&1) ||
 		{ echo "$out"; bad "checkpatch: $p"; }
 done
 for f in $owned; do
@@ -90,7 +91,7 @@ fi
 pristine=$(mktemp -d)
 trap 'rm -rf "$pristine"' EXIT
 files=$(for p in "${patches[@]}"; do
-		sed -n 's|^+++ b/\(arch/x86/kvm/.*\.c\)$|\1|p' "patches/$p"
+		sed -n 's|^+++ b/\(arch/x86/kvm/.*\.c\)$|\1|p' "$sdir/$p"
 	done | sort -u | grep -vxF -f <(added_files))
 [ -n "$files" ] || { exit $fail; }
 # shellcheck disable=SC2086 # one argument per file

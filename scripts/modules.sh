@@ -1,6 +1,9 @@
 #!/bin/bash
 # Build kvm.ko, kvm-intel.ko and kvm-amd.ko from the patched tree with
-# Debian's own config, so that they load into Debian's stock kernel.
+# Debian's own config and the compiler Debian built the kernel with (its
+# CONFIG_CC_VERSION_TEXT), so that they load into Debian's stock kernel.
+# A kernel of another Debian release is built in a chroot of that release
+# (KERNEL_BUILD_IN in versions.env, scripts/chroot.sh).
 #
 # usage: modules.sh CACHE TREE OUT
 set -euo pipefail
@@ -26,11 +29,19 @@ symvers=$headers/usr/src/linux-headers-$KERNEL_RELEASE/Module.symvers
 [ -f "$config" ] || die "$config missing"
 [ -f "$symvers" ] || die "$symvers missing"
 
+kmake=(scripts/kmake.sh "$cache" "$tree" -j"$(nproc)")
+# The compiler the kernel was built with, by the name Debian called it
+# (kmake.sh builds with it).
+cc_text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$config")
+have=$(scripts/kmake.sh "$cache" "$tree" --cc-version) ||
+	die "cannot run ${cc_text%% *} to build for $KERNEL_RELEASE (in: $KERNEL_BUILD_IN)"
+[ "$have" = "$cc_text" ] ||
+	echo "modules: warning: $KERNEL_RELEASE was built with '$cc_text', building with '$have'" >&2
+
 # The release is <kernelversion><LOCALVERSION>: 6.12.117 + "+deb12-amd64".
-localversion=${KERNEL_RELEASE#"$(make -s -C "$tree" kernelversion)"}
-[ "$localversion" != "$KERNEL_RELEASE" ] ||
-	die "the tree's version $(make -s -C "$tree" kernelversion) does not match $KERNEL_RELEASE"
-kmake=(make -C "$tree" -j"$(nproc)" LOCALVERSION="$localversion")
+version=$(make -s -C "$tree" kernelversion)
+[ "${KERNEL_RELEASE%%+*}" = "$version" ] ||
+	die "the tree's version $version does not match $KERNEL_RELEASE"
 
 if ! cmp -s "$config" "$tree/.config.debian"; then
 	cp "$config" "$tree/.config"

@@ -1,10 +1,11 @@
 #!/bin/bash
-# Work on patches/ as git commits.
+# Work on the kernel's series (KERNEL_SERIES in versions.env, patches/
+# for 6.12) as git commits.
 #
 #   series-edit.sh CACHE DIR init    DIR: a git repo of the pristine source
-#                                    (commit "base"), with patches/series
+#                                    (commit "base"), with the series
 #                                    applied by 'git am'
-#   series-edit.sh CACHE DIR export  patches/ and patches/series anew from
+#   series-edit.sh CACHE DIR export  the series' patches and list anew from
 #                                    DIR's commits after "base", with the
 #                                    cover letter's text kept
 set -euo pipefail
@@ -13,6 +14,9 @@ set -euo pipefail
 . scripts/lib.sh
 cache=$1 dir=$2 cmd=$3
 top=$(pwd)
+# shellcheck source=/dev/null
+. "$cache/versions.env"
+sdir=$KERNEL_SERIES
 die() { echo "series-edit: error: $*" >&2; exit 1; }
 
 case $cmd in
@@ -27,28 +31,28 @@ init)
 		commit -q -m base
 	git tag base
 	while read -r p; do
-		git am -q "$top/patches/$p" || die "git am $p failed"
-	done < <(read_list "$top/patches/series")
+		git am -q "$top/$sdir/$p" || die "git am $p failed"
+	done < <(read_list "$top/$sdir/series")
 	echo "series-edit: $dir: base + $(git rev-list --count base..HEAD) patches"
 	;;
 export)
 	[ -d "$dir/.git" ] || die "$dir is not from 'series-edit.sh init'"
 	# The cover letter's subject and text are ours: keep them, and let
 	# format-patch write the rest anew (shortlog, diffstat, count).
-	cover=patches/0000-cover-letter.patch
+	cover=$sdir/0000-cover-letter.patch
 	[ -f "$cover" ] || die "$cover missing: it holds the cover letter's text"
 	subject=$(sed -n '/^Subject: /,/^$/p' "$cover" | sed '$d' |
 		  sed -e 's/^Subject: \[PATCH [0-9]*\/[0-9]*\] //' -e 's/^ //' |
 		  tr '\n' ' ' | sed 's/ $//')
 	sed -n '/^$/,$p' "$cover" | sed '1d' |
 		sed '/^[^ ].* ([0-9]*):$/,$d' > "$dir/.cover-text"
-	rm -f patches/*.patch
+	rm -f "$sdir"/*.patch
 	# Index lines with 7-digit blob names, whatever the object count; the
 	# cover letter from the series' author.
 	git -C "$dir" -c core.abbrev=7 \
 		-c user.name="$(git -C "$dir" log -1 --format=%an base..HEAD)" \
 		-c user.email="$(git -C "$dir" log -1 --format=%ae base..HEAD)" \
-		format-patch -q --cover-letter -o "$top/patches" base..HEAD
+		format-patch -q --cover-letter -o "$top/$sdir" base..HEAD
 	# Dated as the last commit, so that an export of the same commits
 	# writes the same cover letter.
 	awk -v subject="$subject" -v text="$dir/.cover-text" \
@@ -63,9 +67,9 @@ export)
 		}
 		skip && /^$/ { skip = 0; next }
 		{ skip = 0; print }' "$cover" > "$cover.tmp" && mv "$cover.tmp" "$cover"
-	(cd patches && printf '%s\n' ./*.patch | sed -e 's|^\./||' \
-		-e '/^0000-cover-letter\.patch$/d') > patches/series
-	echo "series-edit: $(wc -l < patches/series) patches in patches/"
+	(cd "$sdir" && printf '%s\n' ./*.patch | sed -e 's|^\./||' \
+		-e '/^0000-cover-letter\.patch$/d') > "$sdir/series"
+	echo "series-edit: $(wc -l < "$sdir/series") patches in $sdir/"
 	;;
 *)
 	die "unknown command $cmd (init or export)"

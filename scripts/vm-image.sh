@@ -23,11 +23,15 @@ done
 
 root=$work/root
 mkdir -p "$root"/{bin,lib/modules,tests,proc,sys,dev,tmp}
-cp "$work/pkgs/bin/busybox" "$root/bin/busybox"
+# /bin/busybox up to Debian 12, /usr/bin/busybox from Debian 13 on.
+busybox=$(compgen -G "$work/pkgs/bin/busybox" || compgen -G "$work/pkgs/usr/bin/busybox") ||
+	die "no busybox in busybox-static"
+cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 install -m 0755 vm/init "$root/init"
 cp "$plan" "$root/plan"
-xz -dc "$image/lib/modules/$KERNEL_RELEASE/kernel/virt/lib/irqbypass.ko.xz" \
+stock=$(image_modules "$image" "$KERNEL_RELEASE") || die "the image has no modules"
+xz -dc "$stock/kernel/virt/lib/irqbypass.ko.xz" \
 	> "$root/lib/modules/irqbypass.ko"
 for m in kvm kvm-intel; do
 	[ -f "$modules/$m.ko" ] || die "$modules/$m.ko missing; run 'make modules'"
