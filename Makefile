@@ -46,9 +46,13 @@ L1_PROGRAMS	:= $(shell sed -n 's/^L1_[A-Z]*=\([a-z0-9_,]*\)$$/\1/p' vm/l1/init |
 # TEST+WRAPPER in a list: vm/guest/WRAPPER runs TEST (vm/init).
 KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(GUEST_BINS),\
 		    $(sort $(subst +, ,$(TEST_NAMES)))) $(GUEST_BINS) $(L1_PROGRAMS)
-# A selftest's path in the selftests' tree: x86_64/NAME, or NAME for the
-# tests of every architecture.
-kselftest_path	= $(foreach n,$(1),$(if $(wildcard $(KSELFTEST)/x86_64/$(n).c),x86_64/)$(n))
+# A selftest's path in the selftests' tree: x86_64/NAME (6.12), x86/NAME
+# (7.3), or NAME for the tests of every architecture.
+kselftest_path	= $(foreach n,$(1),$(if $(wildcard $(KSELFTEST)/x86_64/$(n).c),x86_64/,$(if \
+		    $(wildcard $(KSELFTEST)/x86/$(n).c),x86/))$(n))
+# The name a test of the lists has in this kernel (config.mk's _RENAMED).
+kselftest_name	= $(or $(patsubst $(1):%,%,$(filter $(1):%,$($(KERNEL)_RENAMED))),$(1))
+kselftest_bin	= $(call kselftest_path,$(call kselftest_name,$(1)))
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  --matrix $(VM_MATRIX) --skips $(VM_SKIPS) \
@@ -91,10 +95,10 @@ selftests: modules
 	@scripts/kmake.sh $(CACHE) $(TREE) -s headers >/dev/null
 	@scripts/kmake.sh $(CACHE) $(TREE) -s -C $(KSELFTEST:$(TREE)/%=%) \
 		OUTPUT=$(abspath $(KSELFTEST)) USERLDFLAGS=-static \
-		$(addprefix $(abspath $(KSELFTEST))/,$(call kselftest_path,$(KSELFTEST_NAMES)))
+		$(foreach n,$(KSELFTEST_NAMES),$(abspath $(KSELFTEST))/$(call kselftest_bin,$(n)))
 	@mkdir -p $(SELFTESTS)
-	@cp $(addprefix $(KSELFTEST)/,$(call kselftest_path,$(KSELFTEST_NAMES))) vm/harness/* \
-		vm/guest/* $(SELFTESTS)/
+	@$(foreach n,$(KSELFTEST_NAMES),cp $(KSELFTEST)/$(call kselftest_bin,$(n)) $(SELFTESTS)/$(n) &&) \
+		cp vm/harness/* vm/guest/* $(SELFTESTS)/
 	@$(CC) -Wall -Wextra -O2 -static -isystem $(TREE)/usr/include \
 		-o $(SELFTESTS)/vmx_caps vm/vmx_caps.c
 
@@ -134,17 +138,18 @@ series-check: fetch
 	@scripts/series-check.sh $(CACHE) $(BUILD)/series-check
 
 # make check covers KERNEL in full and, for each other kernel named here,
+# lint and series-check when its series is another than KERNEL's, then
 # its modules (built with its compiler, vermagic checked) and make run's
 # boot on it: what L1 is told and the nested tests in each mode.
-CHECK_ALSO	:= 6.12-deb13
+CHECK_ALSO	:= 6.12-deb13 7.3-deb13
 check: deps
 	@$(MAKE) -s unit fuzz coverage
 	@$(MAKE) -s lint series-check harness-check
 	@$(MAKE) -s l1-linux L1_LINUX_TESTS=vm/l1-linux-check-tests
-	@for k in $(filter-out $(KERNEL),$(CHECK_ALSO)); do \
-		echo "check: make run on $$k"; \
-		$(MAKE) -s KERNEL=$$k run || exit 1; \
-	done
+	@$(foreach k,$(filter-out $(KERNEL),$(CHECK_ALSO)),echo "check: $(k)" && \
+		$(if $(filter-out $($(KERNEL)_SERIES),$($(k)_SERIES)),\
+			$(MAKE) -s KERNEL=$(k) lint series-check &&) \
+		$(MAKE) -s KERNEL=$(k) run &&) true
 	@$(MAKE) -s vm-test
 
 # Show nested VPID at work: what L1 is told, the tests and the

@@ -11,11 +11,17 @@
 #   _SOURCE_PKG   the kernel source package
 #   _DEB_VERSION  its version, also the image's and the headers'
 #   _RELEASE      the kernel release (uname -r) the modules are for
+#   _IMAGE_PKGS   the packages of its image (vmlinuz, config, stock
+#                 modules), unpacked together; @REL@ is the release
 #   _SERIES       the directory of the series for its base
+#   _CMDLINE      what the emulated machine's kernel needs on its command
+#                 line besides vm/isolinux.cfg's (may be empty)
+#   _RENAMED      upstream selftests that this kernel has under another
+#                 name: LISTNAME:NAME (the test lists use LISTNAME)
 #   _BUILD_IN     where modules are built: "host", or a Debian suite for a
 #                 chroot of that suite (build/chroot/SUITE), so that they
 #                 are built with the compiler Debian built the kernel with
-KERNELS = 6.12-deb12 6.12-deb13
+KERNELS = 6.12-deb12 6.12-deb13 7.3-deb13
 DEFAULT_KERNEL = 6.12-deb12
 DEBIAN_MIRROR = http://deb.debian.org/debian
 DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
@@ -25,7 +31,10 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 6.12-deb12_SOURCE_PKG = linux-source-6.12
 6.12-deb12_DEB_VERSION = 6.12.117-1~deb12u1
 6.12-deb12_RELEASE = 6.12.117+deb12-amd64
-6.12-deb12_SERIES = patches
+6.12-deb12_IMAGE_PKGS = linux-image-@REL@-unsigned
+6.12-deb12_SERIES = patches/6.12
+6.12-deb12_CMDLINE =
+6.12-deb12_RENAMED =
 6.12-deb12_BUILD_IN = host
 
 # Debian 13 (trixie): 6.12 built with gcc-14 against trixie's glibc.
@@ -33,8 +42,30 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 6.12-deb13_SOURCE_PKG = linux-source-6.12
 6.12-deb13_DEB_VERSION = 6.12.117-1
 6.12-deb13_RELEASE = 6.12.117+deb13-amd64
-6.12-deb13_SERIES = patches
+6.12-deb13_IMAGE_PKGS = linux-image-@REL@-unsigned
+6.12-deb13_SERIES = patches/6.12
+6.12-deb13_CMDLINE =
+6.12-deb13_RENAMED =
 6.12-deb13_BUILD_IN = trixie
+
+# Debian 13's backport of 7.3 (upstream's current base), gcc-14. Its
+# image comes in pieces: config in linux-base, vmlinuz in
+# linux-binary-unsigned, the stock modules in linux-modules. Under Bochs
+# it needs noxsave (fpu__init_system_xstate() faults otherwise); several
+# nested selftests were renamed upstream.
+7.3-deb13_SUITES = trixie trixie-backports trixie-security
+7.3-deb13_SOURCE_PKG = linux-source-7.3
+7.3-deb13_DEB_VERSION = 7.3.4-1~bpo13+1
+7.3-deb13_RELEASE = 7.3.4+deb13-amd64
+7.3-deb13_IMAGE_PKGS = linux-base-@REL@ linux-binary-unsigned-@REL@ linux-modules-@REL@
+7.3-deb13_SERIES = patches/7.3
+7.3-deb13_CMDLINE = noxsave
+7.3-deb13_RENAMED = vmx_tsc_adjust_test:nested_tsc_adjust_test \
+	vmx_set_nested_state_test:nested_set_state_test \
+	vmx_dirty_log_test:nested_dirty_log_test \
+	vmx_nested_tsc_scaling_test:nested_tsc_scaling_test \
+	vmx_close_while_nested_test:nested_close_kvm_test
+7.3-deb13_BUILD_IN = trixie
 
 # What the emulated machine's CD holds besides the kernel: the current
 # version of each in the kernel's suites.

@@ -20,10 +20,10 @@ shift 2
 root=$(realpath -m "build/chroot/$suite")
 die() { echo "chroot: error: $*" >&2; exit 1; }
 
-# What the kernel's build (and lint's sparse) needs; the compiler is the
-# suite's default gcc, which modules.sh checks against the kernel's
-# CONFIG_CC_VERSION_TEXT.
-pkgs=gcc,make,bc,flex,bison,libelf-dev,libssl-dev,cpio,xz-utils,kmod,python3,dwarves,sparse
+# What the kernel's build, its selftests (7.3's link libuuid) and lint's
+# sparse need; the compiler is the suite's default gcc, which modules.sh
+# checks against the kernel's CONFIG_CC_VERSION_TEXT.
+pkgs=gcc,make,bc,flex,bison,libelf-dev,libssl-dev,cpio,xz-utils,kmod,python3,dwarves,sparse,uuid-dev
 stamp="$suite $(config_value DEBIAN_MIRROR) $pkgs"
 
 make_chroot() {

@@ -21,6 +21,7 @@ case " $(config_value KERNELS) " in
 esac
 kv() { config_value "${kernel}_$1"; }
 suites=$(kv SUITES) src=$(kv SOURCE_PKG) series=$(kv SERIES) build_in=$(kv BUILD_IN)
+image_patterns=$(kv IMAGE_PKGS) cmdline=$(kv CMDLINE)
 pinned_version=$(kv DEB_VERSION) pinned_release=$(kv RELEASE)
 cd_pkgs=$(config_value CD_PACKAGES)
 mkdir -p "$cache"
@@ -56,8 +57,9 @@ if ! available "$src" "$pinned_version"; then
 fi
 
 version=$pinned_version release=$pinned_release
+first_image() { image_pkgs "$image_patterns" "$1" | cut -d' ' -f1; }
 if ! available "$src" "$version" ||
-   ! available "$(image_pkg "$release")" "$version"; then
+   ! available "$(first_image "$release")" "$version"; then
 	newest=$(versions "$src" | sort -V | tail -n 1)
 	[ -n "$newest" ] || die "$src is not in $suites at all"
 	version=$newest
@@ -69,8 +71,8 @@ if ! available "$src" "$version" ||
 	fetch: WARNING: $version ($release). Update config.mk.
 	################################################################
 	WARN
-	available "$(image_pkg "$release")" "$version" ||
-		die "$(image_pkg "$release") $version is not in the archive"
+	available "$(first_image "$release")" "$version" ||
+		die "$(first_image "$release") $version is not in the archive"
 fi
 
 cd "$cache"
@@ -91,7 +93,10 @@ fetch() { # package version
 }
 
 fetch "$src" "$version"
-fetch "$(image_pkg "$release")" "$version"
+image=$(image_pkgs "$image_patterns" "$release")
+for pkg in $image; do
+	fetch "$pkg" "$version"
+done
 fetch "$(headers_pkg "$release")" "$version"
 for pkg in $cd_pkgs; do
 	ver=$(apt-cache "${aptopts[@]}" policy "$pkg" | awk '/Candidate:/ {print $2}')
@@ -107,6 +112,8 @@ KERNEL_DEB_VERSION=$version
 KERNEL_RELEASE=$release
 KERNEL_SERIES=$series
 KERNEL_BUILD_IN=$build_in
+KERNEL_IMAGE_PKGS="$image"
+KERNEL_CMDLINE="$cmdline"
 CD_PACKAGES="$cd_pkgs"
 ENV
 mv versions.env.tmp versions.env

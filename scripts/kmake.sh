@@ -14,8 +14,10 @@ shift 2
 die() { echo "kmake: error: $*" >&2; exit 1; }
 # shellcheck source=/dev/null
 . "$cache/versions.env"
-config=$cache/../image/boot/config-$KERNEL_RELEASE
-[ -f "$config" ] || die "$config missing; run 'make modules'"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+config=$(image_file "$cache/../image" "$KERNEL_RELEASE" config) ||
+	die "no config of $KERNEL_RELEASE unpacked; run 'make modules'"
 cc_text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$config")
 build_env=()
 [ "$KERNEL_BUILD_IN" = host ] || build_env=(scripts/chroot.sh "$KERNEL_BUILD_IN" run)

@@ -46,5 +46,5 @@ while read -r t; do
 done < <(sed -n 's/^L1_[A-Z]*=\([a-z0-9_,]*\)$/\1/p' vm/l1/init |
 	 tr , '\n')
 mkdir -p "$root/l1"
-cp "$image/boot/vmlinuz-$KERNEL_RELEASE" "$root/l1/vmlinuz"
+cp "$(image_file "$image" "$KERNEL_RELEASE" vmlinuz)" "$root/l1/vmlinuz"
 initramfs "$tree" "$l1" "$root/l1/initrd" || die "cannot make L1's initramfs"

@@ -4,7 +4,7 @@
 # repository, where every script runs.
 
 # read_list FILE: the entries of a list file (vm/tests, vm/matrix,
-# vm/skips, patches/series), "name value... # comment" per line: without
+# vm/skips, patches/*/series), "name value... # comment" per line: without
 # the comments, blank lines and surplus blanks; one entry per line.
 read_list() {
 	sed -e 's/#.*//' -e 's/[[:space:]][[:space:]]*/ /g' -e 's/^ //' \
@@ -29,10 +29,27 @@ built_kernels() {
 	return 0
 }
 
-# The Debian packages of a kernel release: the unsigned image (vmlinuz,
-# config, stock modules) and the headers (Module.symvers).
-image_pkg() { echo "linux-image-$1-unsigned"; }
+# image_pkgs PATTERNS RELEASE: the image's packages (vmlinuz, config,
+# stock modules; config.mk's _IMAGE_PKGS) of RELEASE. headers_pkg
+# RELEASE: its headers (Module.symvers).
+image_pkgs() { echo "$1" | sed "s/@REL@/$2/g"; }
 headers_pkg() { echo "linux-headers-$1"; }
+
+# image_file IMAGE RELEASE config|vmlinuz: that file in the unpacked
+# image packages IMAGE: in boot/ up to Debian 13's 6.12, in
+# usr/lib/modules/RELEASE/ for Debian's 7.x packages.
+image_file() {
+	case $3 in
+	config) set -- "$1/boot/config-$2" "$1/usr/lib/modules/$2/config";;
+	vmlinuz) set -- "$1/boot/vmlinuz-$2" "$1/usr/lib/modules/$2/vmlinuz.unsigned" \
+		       "$1/usr/lib/modules/$2/vmlinuz";;
+	esac
+	for _f; do
+		[ -f "$_f" ] && { echo "$_f"; return 0; }
+	done
+	echo "none of $* exists" >&2
+	return 1
+}
 
 # image_modules IMAGE RELEASE: the stock modules' directory in the
 # unpacked image package IMAGE: lib/modules/RELEASE up to Debian 12,

@@ -8,6 +8,8 @@
 # usage: modules.sh CACHE TREE OUT
 set -euo pipefail
 
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 cache=$(realpath "$1") tree=$2 out=$3
 die() { echo "modules: error: $*" >&2; exit 1; }
 
@@ -15,18 +17,24 @@ die() { echo "modules: error: $*" >&2; exit 1; }
 . "$cache/versions.env"
 image=$cache/../image
 headers=$cache/../headers
-for d in image:linux-image-"$KERNEL_RELEASE"-unsigned headers:linux-headers-"$KERNEL_RELEASE"; do
-	dir=$cache/../${d%%:*} pkg=${d#*:}
-	if [ ! -f "$dir/.${pkg}.stamp" ]; then
-		rm -rf "$dir" && mkdir -p "$dir"
+# The image's packages into image/, the headers' into headers/.
+unpack() { # dir packages...
+	local dir=$1 stamp pkg
+	shift
+	stamp="$*"
+	[ -f "$dir/.unpacked" ] && [ "$(cat "$dir/.unpacked")" = "$stamp" ] && return
+	rm -rf "$dir" && mkdir -p "$dir"
+	for pkg; do
 		dpkg-deb -x "$cache/${pkg}_"*.deb "$dir" || die "cannot unpack $pkg"
-		touch "$dir/.${pkg}.stamp"
-	fi
-done
+	done
+	echo "$stamp" > "$dir/.unpacked"
+}
+# shellcheck disable=SC2086 # one package per word
+unpack "$image" $KERNEL_IMAGE_PKGS
+unpack "$headers" "linux-headers-$KERNEL_RELEASE"
 
-config=$image/boot/config-$KERNEL_RELEASE
+config=$(image_file "$image" "$KERNEL_RELEASE" config) || die "no config in the image"
 symvers=$headers/usr/src/linux-headers-$KERNEL_RELEASE/Module.symvers
-[ -f "$config" ] || die "$config missing"
 [ -f "$symvers" ] || die "$symvers missing"
 
 kmake=(scripts/kmake.sh "$cache" "$tree" -j"$(nproc)")

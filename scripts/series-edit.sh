@@ -1,5 +1,5 @@
 #!/bin/bash
-# Work on the kernel's series (KERNEL_SERIES in versions.env, patches/
+# Work on the kernel's series (KERNEL_SERIES in versions.env, patches/6.12
 # for 6.12) as git commits.
 #
 #   series-edit.sh CACHE DIR init    DIR: a git repo of the pristine source

@@ -63,10 +63,11 @@ fi
 cd_root=$work/cd
 mkdir -p "$cd_root/isolinux"
 initramfs "$tree" "$root" "$cd_root/initrd.img" || die "cannot make the initramfs"
-cp "$image/boot/vmlinuz-$KERNEL_RELEASE" "$cd_root/vmlinuz"
+cp "$(image_file "$image" "$KERNEL_RELEASE" vmlinuz)" "$cd_root/vmlinuz"
 cp "$work/pkgs/usr/lib/ISOLINUX/isolinux.bin" \
    "$work/pkgs/usr/lib/syslinux/modules/bios/ldlinux.c32" "$cd_root/isolinux/"
-cp vm/isolinux.cfg "$cd_root/isolinux/isolinux.cfg"
+# The kernel's own extra command line (config.mk's _CMDLINE).
+sed "s|^\tAPPEND .*|& $KERNEL_CMDLINE|" vm/isolinux.cfg > "$cd_root/isolinux/isolinux.cfg"
 xorriso -as mkisofs -quiet -o "$iso.tmp" -b isolinux/isolinux.bin \
 	-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 \
 	-boot-info-table "$cd_root" 2>"$work/xorriso.err" ||
