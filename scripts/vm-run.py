@@ -18,6 +18,8 @@ def main():
     ap.add_argument('--matrix', required=True)
     ap.add_argument('--tests', required=True)
     ap.add_argument('--skips', help='the SKIPs expected (vm/skips)')
+    ap.add_argument('--emulator-faults', help='the known faults of the '
+                    'emulated CPU (vm/emulator-faults)')
     ap.add_argument('--bochsrc', required=True)
     ap.add_argument('--out', required=True)
     ap.add_argument('--limit', type=int, default=300,

@@ -8,8 +8,9 @@ def log(msg):
 
 
 class Results:
-    def __init__(self, skips):
+    def __init__(self, skips, emulator):
         self.skips = skips
+        self.emulator = emulator
         self.verdicts = {}      # set/test -> (status, detail), in run order
         self.kernel = []        # (where, line): kernel lines that fail
         self.errors = []        # reasons the run itself failed
@@ -22,14 +23,20 @@ class Results:
 
         failed_by: reasons seen outside the test's TAP (kernel lines).
         Whatever its exit status, a test fails when its own TAP reports
-        a failure or its SKIPs differ from the pinned ones.
+        a failure or its SKIPs differ from the pinned ones.  A failure
+        with no other reason than one assertion pinned in
+        vm/emulator-faults is the emulator's (EMUL).
         """
         reasons = [] if status != 'FAIL' else [why]
         reasons += [f'TAP: {f}' for f in output.failures]
         seen = set(output.skips) | ({WHOLE} if status == 'SKIP' else set())
         reasons += self.skips.check(test.set, test.test, seen)
         reasons += failed_by
-        if reasons:
+        fault = self.emulator.explains(test.test, output.asserts)
+        if reasons == [why] and fault:
+            self.record(test, 'EMUL', f'{why}: "{fault}", a fault of the '
+                        f'emulated CPU ({self.emulator.path})')
+        elif reasons:
             self.record(test, 'FAIL', '; '.join(reasons))
         elif status == 'SKIP':
             self.record(test, 'SKIP', output.totals)
@@ -68,6 +75,8 @@ class Results:
             log(f'vm-run: error: {e}')
         failed = self.count('FAIL')
         log(f'{boots} boot(s); serial logs: {out}/serial.N.log')
+        emul = self.count('EMUL')
         log(f'{self.count("PASS")} passed, {failed} failed, '
-            f'{self.count("SKIP")} skipped')
+            f'{self.count("SKIP")} skipped'
+            + (f', {emul} failed by the emulated CPU' if emul else ''))
         return 1 if failed or self.errors or self.kernel else 0

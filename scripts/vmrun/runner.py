@@ -13,6 +13,7 @@ from .machine import Boot
 from .plan import make_plan, read_list
 from .results import Results, log
 from .serial import Serial
+from .emulator import EmulatorFaults
 from .skips import Skips
 from .watchdog import Watchdog
 
@@ -181,7 +182,8 @@ class BootRun:
 
 def run(args):
     todo = make_plan(args.matrix, args.tests, args.limit)
-    results = Results(Skips(args.skips))
+    results = Results(Skips(args.skips),
+                      EmulatorFaults(args.emulator_faults))
     deadline = time.monotonic() + args.wall
     boots = 0
     log(f'vm-run: {len(todo)} tests in {len(read_list(args.matrix))} '

@@ -29,6 +29,9 @@ RUN = re.compile(r'^# RUN (\S+)')
 RESULT = re.compile(r'^(ok|not ok) \d+ (\S+)(?: # (.*))?$')
 SUBTEST = re.compile(r'^(ok|not ok) \d+\s*([^#]*?)\s*(?:#\s*(.*))?$')
 TOTALS = re.compile(r'^# Totals: (.*)$')
+# The selftest library's report of a failed TEST_ASSERT or GUEST_ASSERT;
+# the line after it is "file.c:line: expression".
+ASSERT = '==== Test Assertion Failure ===='
 
 
 def skip_key(desc, directive):
@@ -51,8 +54,17 @@ class TestOutput:
         self.failures = []      # its "not ok" and "Bail out!" lines
         self.totals = ''        # its "# Totals:" line
         self.skips = []         # names of its subtests that SKIPped
+        self.asserts = []       # "file.c:line: expression" of each
+        self.in_assert = False  # failed assertion it reported
 
     def feed(self, text):
+        if self.in_assert and text.strip():
+            self.asserts.append(text.strip())
+            self.in_assert = False
+            return
+        if text.strip() == ASSERT:
+            self.in_assert = True
+            return
         m = TOTALS.match(text)
         if m:
             self.totals = m.group(1)
