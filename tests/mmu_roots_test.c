@@ -29,12 +29,9 @@ typedef u64 gpa_t;
 #define BIT(n)			(1UL << (n))
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define EXPORT_SYMBOL_GPL(sym)
+#define EXPORT_SYMBOL_FOR_KVM_INTERNAL(sym)
 
 struct kvm;
-
-struct kvm_vcpu {
-	struct kvm *kvm;
-};
 
 #include "mmu_roots_gen.h"	/* union kvm_mmu_page_role, the macros */
 
@@ -42,6 +39,19 @@ struct kvm_mmu {
 	union kvm_mmu_page_role root_role;
 	struct kvm_mmu_root_info root;
 	struct kvm_mmu_root_info prev_roots[KVM_MMU_NUM_PREV_ROOTS];
+};
+
+/* 7.x walks linear addresses with a struct kvm_pagewalk of the vCPU. */
+struct kvm_pagewalk {
+	int unused;
+};
+
+struct kvm_vcpu {
+	struct kvm *kvm;
+	struct {
+		struct kvm_mmu root_mmu;
+		struct kvm_pagewalk gva_walk;
+	} arch;
 };
 
 struct kvm_mmu_page {
@@ -63,7 +73,11 @@ static struct kvm_mmu_page *root_to_sp(hpa_t root)
 #define ADDR		0xfffff000UL
 
 static unsigned long freed, synced;
-static bool wrong_addr;
+static bool wrong_addr, wrong_walk;
+/* What the sync must walk L1's linear address with: root_mmu itself, or
+ * (7.x) the vCPU's gva_walk, which translates for root_mmu.
+ */
+static void *l1_walk;
 
 void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu,
 			unsigned long roots_to_free)
@@ -73,17 +87,22 @@ void kvm_mmu_free_roots(struct kvm *kvm, struct kvm_mmu *mmu,
 	freed |= roots_to_free;
 }
 
-void kvm_mmu_invalidate_addr(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
-			     u64 addr, unsigned long roots)
+/* @walk: struct kvm_mmu * before 7.x, struct kvm_pagewalk * since. */
+void kvm_mmu_invalidate_addr(struct kvm_vcpu *vcpu, void *walk, u64 addr,
+			     unsigned long roots)
 {
 	(void)vcpu;
-	(void)mmu;
 	synced |= roots;
 	wrong_addr |= addr != ADDR;
+	wrong_walk |= walk != l1_walk;
 }
 
+#ifdef GUEST_MODE_ADDR_ON_ROOT_MMU
+void kvm_mmu_invalidate_guest_mode_addr(struct kvm_vcpu *vcpu, u64 addr);
+#else
 void kvm_mmu_invalidate_guest_mode_addr(struct kvm_vcpu *vcpu,
 					struct kvm_mmu *mmu, u64 addr);
+#endif
 
 #include "mmu_roots_gen.c"	/* kvm_mmu_invalidate_guest_mode_addr() */
 
@@ -130,35 +149,35 @@ static void check(const char *name, const struct cached_root *roots,
 {
 	unsigned long must_sync = 0, must_free = 0;
 	unsigned long no_sync = 0, no_free = KVM_MMU_ROOT_CURRENT;
-	struct kvm_mmu mmu = { .root_role = l1_role() };
-	struct kvm_vcpu vcpu = { .kvm = NULL };
+	struct kvm_vcpu vcpu = { .arch.root_mmu.root_role = l1_role() };
+	struct kvm_mmu *mmu = &vcpu.arch.root_mmu;
 	unsigned long bit;
 	int i, ok;
 
-	mmu.root.hpa = 0x3000;	/* L1's current root */
+	mmu->root.hpa = 0x3000;	/* L1's current root */
 	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++) {
 		const struct cached_root *r = &roots[i];
 
 		bit = KVM_MMU_ROOT_PREVIOUS(i);
-		mmu.prev_roots[i].hpa = INVALID_PAGE;
+		mmu->prev_roots[i].hpa = INVALID_PAGE;
 		pages[i].role = l1_role();
 		pages[i].role.word ^= r->flip;
 		switch (r->kind) {
 		case ROOT_NONE:
 			break;
 		case ROOT_SPECIAL:
-			mmu.prev_roots[i].hpa = SPECIAL_HPA;
+			mmu->prev_roots[i].hpa = SPECIAL_HPA;
 			must_free |= bit;
 			no_sync |= bit;
 			break;
 		case ROOT_L1:
-			mmu.prev_roots[i].hpa = PAGE_HPA(i);
+			mmu->prev_roots[i].hpa = PAGE_HPA(i);
 			no_free |= bit;
 			if (r->flip)
 				no_sync |= bit;
 			break;
 		case ROOT_L2:
-			mmu.prev_roots[i].hpa = PAGE_HPA(i);
+			mmu->prev_roots[i].hpa = PAGE_HPA(i);
 			pages[i].role.word |= guest_mode_bit();
 			if (r->flip) {
 				must_free |= bit;
@@ -171,23 +190,31 @@ static void check(const char *name, const struct cached_root *roots,
 		}
 	}
 	if (expect_warns)
-		mmu.root_role.guest_mode = 1;
+		mmu->root_role.guest_mode = 1;
 
 	freed = 0;
 	synced = 0;
 	wrong_addr = false;
+	wrong_walk = false;
 	test_warn_count = 0;
-	kvm_mmu_invalidate_guest_mode_addr(&vcpu, &mmu, ADDR);
+#ifdef GUEST_MODE_ADDR_ON_ROOT_MMU
+	l1_walk = &vcpu.arch.gva_walk;
+	kvm_mmu_invalidate_guest_mode_addr(&vcpu, ADDR);
+#else
+	l1_walk = mmu;
+	kvm_mmu_invalidate_guest_mode_addr(&vcpu, mmu, ADDR);
+#endif
 
 	ok = (synced & must_sync) == must_sync && !(synced & no_sync) &&
 	     (freed & must_free) == must_free && !(freed & no_free) &&
-	     !wrong_addr && test_warn_count == expect_warns;
+	     !wrong_addr && !wrong_walk && test_warn_count == expect_warns;
 	if (!ok)
 		fprintf(stderr,
-			"%s: synced %#lx (must %#lx, must not %#lx), freed %#lx (must %#lx, must not %#lx), %u warning(s) (want %u)%s\n",
+			"%s: synced %#lx (must %#lx, must not %#lx), freed %#lx (must %#lx, must not %#lx), %u warning(s) (want %u)%s%s\n",
 			name, synced, must_sync, no_sync, freed, must_free,
 			no_free, test_warn_count, expect_warns,
-			wrong_addr ? ", synced another address" : "");
+			wrong_addr ? ", synced another address" : "",
+			wrong_walk ? ", not through L1's walk" : "");
 	nr_cases++;
 	failed_cases += !ok;
 	printf("%s %d %s\n", ok ? "ok" : "not ok", nr_cases, name);
