@@ -74,7 +74,8 @@ static struct kvm_mmu_page *root_to_sp(hpa_t root)
 
 static unsigned long freed, synced;
 static bool wrong_addr, wrong_walk;
-/* What the sync must walk L1's linear address with: root_mmu itself, or
+/*
+ * What the sync must walk L1's linear address with: root_mmu itself, or
  * (7.x) the vCPU's gva_walk, which translates for root_mmu.
  */
 static void *l1_walk;

@@ -9,11 +9,11 @@ boot (Bochs is killed); the next boot resumes with the following test.
 import re
 import time
 
+from .emulator import EmulatorFaults
 from .machine import Boot
 from .plan import make_plan, read_list
 from .results import Results, log
 from .serial import Serial
-from .emulator import EmulatorFaults
 from .skips import Skips
 from .watchdog import Watchdog
 
