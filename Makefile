@@ -75,7 +75,7 @@ BENCH_WHERE	= Bochs 2.7 (tigerlake; emulated VMX), L0 kernel $(BUILT_RELEASE) \
 
 .PHONY: all deps fetch tree modules selftests vm-test harness-check \
 	unit fuzz coverage lint series-edit series-export series-check check check-series \
-	run bench bench-host fuzz-l1 l1-linux \
+	run bench bench-host fuzz-l1 l1-linux deb deb-test \
 	install uninstall clean
 
 all: modules selftests
@@ -151,7 +151,7 @@ CHECK_6.12-deb13	:= run
 CHECK_7.3-deb13		:= lint unit vm-test
 check: deps
 	@$(MAKE) -s unit fuzz coverage
-	@$(MAKE) -s lint series-check harness-check
+	@$(MAKE) -s lint series-check harness-check deb-test
 	@$(MAKE) -s l1-linux L1_LINUX_TESTS=vm/l1-linux-check-tests
 	@$(foreach k,$(filter-out $(KERNEL),$(CHECK_ALSO)),echo "check: $(k)" && \
 		$(MAKE) -s KERNEL=$(k) $(CHECK_$(k)) &&) true
@@ -168,6 +168,18 @@ check-series:
 
 # Show nested VPID at work: what L1 is told, the tests and the
 # benchmark's W1 and W2 in each mode, then the modes side by side.
+# The Debian package for hosts (dkms/; scripts/deb.sh):
+# build/deb/nested-vpid-dkms_VERSION_all.deb, with the series of every
+# base; deb-test installs it in a clean chroot of KERNEL's Debian release,
+# builds it with DKMS for KERNEL, checks and removes it
+# (scripts/deb-test.sh).
+DEB_OUT		:= build/deb
+deb:
+	@scripts/deb.sh $(DEB_OUT) $(sort $(foreach k,$(KERNELS),$($(k)_SERIES)))
+deb-test: deb fetch
+	@scripts/deb-test.sh $(CACHE) $(wildcard $(DEB_OUT)/nested-vpid-dkms_*_all.deb) \
+		$(BUILD)/deb-test
+
 # The L1 fuzzer of nested_vpid_test for longer, in every set of
 # VM_MATRIX: FUZZ_L1_PROGRAMS programs from FUZZ_L1_SEED (random unless
 # given; printed, and in the test's output), each set on its own.

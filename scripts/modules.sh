@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build kvm.ko, kvm-intel.ko and kvm-amd.ko from the patched tree with
 # Debian's own config and the compiler Debian built the kernel with (its
-# CONFIG_CC_VERSION_TEXT), so that they load into Debian's stock kernel.
+# CONFIG_CC_VERSION_TEXT), so that they load into Debian's stock kernel
+# (scripts/kvm-build.sh).
 # A kernel of another Debian release is built in a chroot of that release
 # (KERNEL_BUILD_IN in versions.env, scripts/chroot.sh).
 #
@@ -46,39 +47,11 @@ have=$(scripts/kmake.sh "$cache" "$tree" --cc-version) ||
 [ "$have" = "$cc_text" ] ||
 	echo "modules: warning: $KERNEL_RELEASE was built with '$cc_text', building with '$have'" >&2
 
-# The release is <kernelversion><LOCALVERSION>: 6.12.117 + "+deb12-amd64".
-version=$(make -s -C "$tree" kernelversion)
-[ "${KERNEL_RELEASE%%+*}" = "$version" ] ||
-	die "the tree's version $version does not match $KERNEL_RELEASE"
-
-if ! cmp -s "$config" "$tree/.config.debian"; then
-	cp "$config" "$tree/.config"
-	cp "$config" "$tree/.config.debian"
-fi
-cp "$symvers" "$tree/Module.symvers"
-"${kmake[@]}" -s olddefconfig
-"${kmake[@]}" -s modules_prepare
-release=$(cat "$tree/include/config/kernel.release")
-[ "$release" = "$KERNEL_RELEASE" ] ||
-	die "tree release $release differs from the image's $KERNEL_RELEASE"
-
-# BTF for modules needs vmlinux, which Debian does not ship: kbuild says
-# so once per module, which is noise here.
-log=$tree/.kvm-build.log
-if ! "${kmake[@]}" -s M=arch/x86/kvm modules > "$log" 2>&1; then
-	cat "$log" >&2
-	die "building arch/x86/kvm failed"
-fi
-grep -v '^Skipping BTF generation' "$log" >&2 || true
+scripts/kvm-build.sh "$tree" "$config" "$symvers" "$KERNEL_RELEASE" "${kmake[@]}"
 
 mkdir -p "$out"
 for m in kvm kvm-intel kvm-amd; do
 	ko=$tree/arch/x86/kvm/$m.ko
-	magic=$(modinfo -F vermagic "$ko")
-	case "$magic" in
-	"$KERNEL_RELEASE "*) ;;
-	*) die "$m.ko vermagic '$magic' does not start with $KERNEL_RELEASE";;
-	esac
 	cp "$ko" "$out/$m.ko.tmp"
 	mv "$out/$m.ko.tmp" "$out/$m.ko"
 done
