@@ -144,11 +144,12 @@ series-check: fetch
 # minutes on 2 cores: Debian 13's 6.12 (6.12's series, modules built
 # with gcc-14, vermagic checked) gets make run's boot; 7.3 gets its
 # series checkpatched (lint), the unit tests of its vpid.c and mmu.c's
-# root filter, and the full matrix (vm-test).  The per-patch build of
-# 7.3's series does not fit: make check-series.
+# root filter, the full matrix (vm-test) and the Debian package in a
+# Debian 13 chroot (deb-test).  The per-patch build of 7.3's series does
+# not fit: make check-series.
 CHECK_ALSO		:= 6.12-deb13 7.3-deb13
 CHECK_6.12-deb13	:= run
-CHECK_7.3-deb13		:= lint unit vm-test
+CHECK_7.3-deb13		:= lint unit vm-test deb-test
 check: deps
 	@$(MAKE) -s unit fuzz coverage
 	@$(MAKE) -s lint series-check harness-check deb-test

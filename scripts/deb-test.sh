@@ -49,8 +49,10 @@ for s in $suites; do
 done
 debs=$root/debs
 mkdir -p "$debs" "$out/archives"
-image=$(image_pkgs "$KERNEL_IMAGE_PKGS" "$KERNEL_RELEASE")
-for p in $image "$(headers_pkg "$KERNEL_RELEASE")" "$KERNEL_SOURCE_PKG"; do
+read -ra image <<< "$(image_pkgs "$KERNEL_IMAGE_PKGS" "$KERNEL_RELEASE")"
+# debs PACKAGE...: their .debs, as the chroot sees them.
+debs() { for p; do printf ' /debs/%s' "$(basename "$debs/${p}_"*.deb)"; done; }
+for p in "${image[@]}" "$(headers_pkg "$KERNEL_RELEASE")" "$KERNEL_SOURCE_PKG"; do
 	cp "$cache/${p}_"*.deb "$debs/"
 done
 cp "$deb" "$debs/"
@@ -79,7 +81,7 @@ run() { # what CMD
 
 rel=$KERNEL_RELEASE
 pkg=$(dpkg-deb -f "$deb" Package) ver=$(dpkg-deb -f "$deb" Version)
-src_deb=$(basename "$debs/$KERNEL_SOURCE_PKG"_*.deb)
+src_deb=$(debs "$KERNEL_SOURCE_PKG")
 status() { in_root "dkms status -m nested-vpid -v $ver -k $1" 2>> "$log"; }
 # expect_installed STEP: DKMS has installed our modules for rel, and they
 # are what modprobe would load: from updates/dkms, built for rel, with the
@@ -118,7 +120,7 @@ apt_out() {
 
 # INITRD=No: no initramfs, which nothing here boots.
 run "apt: the kernel's image ($rel)" \
-	"apt-get update && INITRD=No apt-get install -y --no-install-recommends /debs/linux-image-*.deb"
+	"apt-get update && INITRD=No apt-get install -y --no-install-recommends $(debs "${image[@]}")"
 stock=$(in_root "modinfo -k $rel -F filename kvm_intel")
 case $stock in
 /lib/modules/$rel/kernel/*) ;;
@@ -127,7 +129,7 @@ esac
 
 # The package before the headers: nothing to build yet.
 run "apt: $pkg $ver and $KERNEL_SOURCE_PKG, no headers yet" \
-	"apt-get install -y --no-install-recommends /debs/$src_deb /debs/$(basename "$deb")"
+	"apt-get install -y --no-install-recommends $src_deb /debs/$(basename "$deb")"
 case $(status "$rel") in
 *": added") ;;
 *) die "dkms status for $rel without its headers: '$(status "$rel")', not added" ;;
@@ -136,7 +138,7 @@ esac
 # A kernel update: the headers' postinst runs our hook, which builds and
 # installs the modules.
 run "apt: the kernel's headers (our hook builds for $rel)" \
-	"apt-get install -y --no-install-recommends /debs/linux-headers-*.deb"
+	"apt-get install -y --no-install-recommends $(debs "$(headers_pkg "$rel")")"
 expect_installed "kernel's hook"
 
 # A kernel the package cannot build, here the suite's default kernel
@@ -154,9 +156,17 @@ case $(status "$other") in
 *": added") ;;
 *) die "dkms status for $other: '$(status "$other")', not added" ;;
 esac
-why="^nested-vpid: $other: .*; its stock KVM modules stay in use$"
-grep -q "$why" <<< "$hook" || die "the hook does not say why $other is not built"
-say "$(grep "$why" <<< "$hook")"
+# What it must say: a base with no series, or a source that is missing.
+other_base=$(sed -n 's/^\([0-9]*\.[0-9]*\)\..*/\1/p' <<< "$other")
+if [ -d "$root/usr/src/nested-vpid-$ver/patches/$other_base" ]; then
+	other_version=$(in_root "dpkg-query -W -f '\${Version}' linux-headers-$other")
+	why="linux-source-$other_base is not installed: apt install linux-source-$other_base=$other_version"
+else
+	why="no series for this kernel; this package supports 6.12.y 7.3.y"
+fi
+why="nested-vpid: $other: $why; its stock KVM modules stay in use"
+grep -qxF "$why" <<< "$hook" || die "the hook does not say '$why'"
+say "$why"
 
 # A kernel whose source arrives after its headers: the linux-source
 # tarball's trigger runs the postinst, which builds it and again names
@@ -164,9 +174,9 @@ say "$(grep "$why" <<< "$hook")"
 run "dkms remove for $rel (as if its headers came before its source)" \
 	"dkms remove -m nested-vpid -v $ver -k $rel"
 trig=$(apt_out "apt: $KERNEL_SOURCE_PKG again (its trigger builds for $rel)" \
-	"apt-get install -y --no-install-recommends --reinstall /debs/$src_deb")
+	"apt-get install -y --no-install-recommends --reinstall $src_deb")
 expect_installed "linux-source's trigger"
-grep -q "$why" <<< "$trig" || die "the trigger does not say why $other is not built"
+grep -qxF "$why" <<< "$trig" || die "the trigger does not say '$why'"
 
 # A kernel of a base with no series is refused by name.
 refused=$(in_root "/usr/src/nested-vpid-$ver/nested-vpid-build --check 6.1.0-99-amd64" 2>&1) &&
