@@ -1,14 +1,14 @@
 #!/bin/bash
-# The Debian package as a host operator meets it, in a clean Debian
-# chroot (debootstrap --variant=minbase, kept as a tarball in OUT and
-# unpacked afresh for each run), with the .debs fetched for CACHE's
-# kernel: its image; then linux-source and nested-vpid-dkms; then the
-# kernel's headers, whose DKMS hook must build and install our modules
-# (vermagic, the new parameters: the modules modprobe would load are
-# ours); the suite's default kernel's headers, which we cannot build and
-# which must install all the same; linux-source again after a dkms remove,
-# whose trigger must build them again and name the kernel left out; then
-# remove the package: the stock modules are back.
+# The Debian package as a host operator meets it: lintian first; then,
+# in a clean Debian chroot (debootstrap --variant=minbase, kept as a
+# tarball in OUT and unpacked afresh for each run), with the .debs
+# fetched for CACHE's kernel: its image; linux-source and
+# nested-vpid-dkms; the kernel's headers, whose hook must build and
+# install our modules (vermagic, the new parameters: the modules modprobe
+# would load are ours); the suite's default kernel's headers, which we
+# cannot build and which must install all the same, the hook saying why;
+# linux-source again after a dkms remove, whose trigger must build them
+# again; then remove the package: the stock modules are back.
 #
 # usage: deb-test.sh CACHE DEB OUT
 set -euo pipefail
@@ -78,6 +78,11 @@ run() { # what CMD
 	say "$1"
 	in_root "$2" >> "$log" 2>&1 || die "$1 (see $log)"
 }
+
+# Debian's own review of the package first.
+lintian --fail-on error,warning "$deb" > "$out/lintian.log" 2>&1 ||
+	die "lintian: $(grep -v 'root privileges' "$out/lintian.log")"
+say "lintian: no error, no warning"
 
 rel=$KERNEL_RELEASE
 pkg=$(dpkg-deb -f "$deb" Package) ver=$(dpkg-deb -f "$deb" Version)

@@ -38,6 +38,14 @@ install -m 755 dkms/kernel-hook "$root/etc/kernel/header_postinst.d/nested-vpid"
 echo /etc/kernel/header_postinst.d/nested-vpid > "$root/DEBIAN/conffiles"
 chmod 755 "$root/usr/lib/nested-vpid-dkms/install-kernels"
 install -m 644 dkms/README.Debian dkms/copyright "$doc/"
+# A native package's changelog: the commit it was built from.
+{
+	echo "nested-vpid-dkms ($version) unstable; urgency=medium"
+	echo
+	echo "  * The nested VPID series at commit $(git rev-parse --short=12 HEAD)."
+	echo
+	echo " -- Nested VPID developers <nested-vpid@example.org>  $(git log -1 --format=%aD)"
+} | gzip -9n > "$doc/changelog.gz"
 # KVM's modules have no MODULE_VERSION, so DKMS's version check finds ours
 # "exactly" the stock ones and would not install them: Debian's DKMS skips
 # that check for the modules named here.

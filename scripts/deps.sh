@@ -7,7 +7,7 @@ pkgs=(build-essential bc flex bison libelf-dev libssl-dev libcap-dev cpio deboot
       xz-utils zstd kmod rsync dwarves python3 xorriso bochs bochsbios
       vgabios bochs-x qemu-system-x86 sparse clang llvm libclang-rt-14-dev
       gnuplot-nox
-      git ca-certificates shellcheck flake8)
+      git ca-certificates shellcheck flake8 lintian)
 
 missing=()
 for p in "${pkgs[@]}"; do
