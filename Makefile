@@ -167,8 +167,6 @@ check-series:
 	@$(foreach k,$(SERIES_KERNELS),echo "check-series: $(k)" && \
 		$(MAKE) -s KERNEL=$(k) lint series-check &&) true
 
-# Show nested VPID at work: what L1 is told, the tests and the
-# benchmark's W1 and W2 in each mode, then the modes side by side.
 # The Debian package for hosts (dkms/; scripts/deb.sh):
 # build/deb/nested-vpid-dkms_VERSION_all.deb, with the series of every
 # base; deb-test installs it in a clean chroot of KERNEL's Debian release,
@@ -196,6 +194,8 @@ fuzz-l1: modules selftests
 	@$(MAKE) -s vm-test VM_TESTS=$(VM)/fuzz-l1-tests VM_OUT=$(VM)/fuzz-l1 \
 		VM_SHOW=$(FUZZ_L1_NAME)
 
+# Show nested VPID at work: what L1 is told, the tests and the
+# benchmark's W1 and W2 in each mode, then the modes side by side.
 run: modules
 	@rc=0; $(MAKE) -s vm-test VM_TESTS=vm/run-tests VM_MATRIX=vm/run-matrix \
 		VM_OUT=$(VM)/run VM_SHOW='/vmx_caps' || rc=$$?; \

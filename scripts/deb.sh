@@ -16,6 +16,12 @@ die() { echo "deb: error: $*" >&2; exit 1; }
 version=0.1.$(git rev-list --count HEAD 2>/dev/null) ||
 	die "the package's version comes from git: build it in the repository"
 root=$out/root
+# versioned FILE DEST [MODE]: FILE with this package's version for
+# @VERSION@.
+versioned() {
+	sed "s/@VERSION@/$version/" "$1" > "$2"
+	chmod "${3:-644}" "$2"
+}
 src=$root/usr/src/nested-vpid-$version
 doc=$root/usr/share/doc/nested-vpid-dkms
 
@@ -30,13 +36,11 @@ for dir; do
 	done < "$dir/series"
 done
 install -m 755 dkms/nested-vpid-build scripts/kvm-build.sh "$src/"
-sed "s/@VERSION@/$version/" dkms/dkms.conf > "$src/dkms.conf"
+versioned dkms/dkms.conf "$src/dkms.conf"
 mkdir -p "$root/usr/lib/nested-vpid-dkms" "$root/etc/kernel/header_postinst.d"
-sed "s/@VERSION@/$version/" dkms/install-kernels \
-	> "$root/usr/lib/nested-vpid-dkms/install-kernels"
+versioned dkms/install-kernels "$root/usr/lib/nested-vpid-dkms/install-kernels" 755
 install -m 755 dkms/kernel-hook "$root/etc/kernel/header_postinst.d/nested-vpid"
 echo /etc/kernel/header_postinst.d/nested-vpid > "$root/DEBIAN/conffiles"
-chmod 755 "$root/usr/lib/nested-vpid-dkms/install-kernels"
 install -m 644 dkms/README.Debian dkms/copyright "$doc/"
 # A native package's changelog: the commit it was built from.
 {
@@ -53,16 +57,14 @@ mkdir -p "$root/usr/share/dkms/modules_to_force_install"
 echo nested-vpid_version-override \
 	> "$root/usr/share/dkms/modules_to_force_install/nested-vpid"
 install -m 644 dkms/examples/kvm-intel-nested.conf "$doc/examples/"
-sed "s/@VERSION@/$version/" dkms/control > "$root/DEBIAN/control"
+versioned dkms/control "$root/DEBIAN/control"
 # A new linux-source-BASE may be what a kernel waited for: dpkg runs the
 # postinst ("triggered") when one is installed.
 for dir; do
 	echo "interest-noawait /usr/src/linux-source-$(basename "$dir").tar.xz"
 done > "$root/DEBIAN/triggers"
-for s in postinst prerm; do
-	sed "s/@VERSION@/$version/" "dkms/$s" > "$root/DEBIAN/$s"
-	chmod 755 "$root/DEBIAN/$s"
-done
+versioned dkms/postinst "$root/DEBIAN/postinst" 755
+versioned dkms/prerm "$root/DEBIAN/prerm" 755
 deb=$out/nested-vpid-dkms_${version}_all.deb
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" > /dev/null
 rm -rf "$root"
