@@ -1,28 +1,27 @@
 #!/usr/bin/env python3
 """Tabulate nested_vpid_bench results: CSV, Markdown and a PNG chart.
 
-Reads the "BENCH key=value ..." lines that nested_vpid_bench prints,
-and the "L1LINUX key=value ..." lines of make l1-linux (Linux KVM as L1
-runs K VMs round-robin, N round trips in all, and what L0 counted for
-them: vm/guest/nested_vpid_l1_linux), either from the emulated
-machine's serial logs (serial.N.log, where a test's output is prefixed
-with '#   ' and '# RUN <set>/<test>' precedes each test) or from a plain
-log of a native run. Writes results.csv,
-results.md and flushes.png (gnuplot) into --out and prints the tables.
-Python 3 standard library only.
+Reads the "BENCH key=value ..." records that nested_vpid_bench prints,
+and the "L1LINUX key=value ..." records of make l1-linux (Linux KVM as
+L1 runs K VMs round-robin, N round trips in all, and what L0 counted
+for them: vm/guest/nested_vpid_l1_linux), either from an emulated run's
+results.json (vm-run writes each test's records there, with the set it
+ran in) or from a plain log of a native run (make bench-host). Writes
+results.csv, results.md and flushes.png (gnuplot) into --out and prints
+the tables. Python 3 standard library only.
 """
 
 import argparse
 import csv
 import datetime
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 
-# The serial log's conventions are vm-run's (scripts/vmrun/serial.py).
-from vmrun.serial import OUTPUT, RUN
+# A record line's format is vm-run's (scripts/vmrun/serial.py).
+from vmrun.serial import parse_record
 
 STATS = ('flushes', 'misses', 'evictions', 'fallbacks', 'l2_flushes',
          'root_loads', 'l2_enters')
@@ -31,39 +30,41 @@ FIELDS = (['set', 'mode', 'workload', 'k', 'm', 'p', 'roundtrips', 'l1_vpid',
           [s + '_per_1k' for s in STATS] + ['cycles_per_rt', 'wall_ms'])
 
 
-def log_key(path):
-    m = re.search(r'\.(\d+)\.log$', path)
-    return (int(m.group(1)) if m else 0, path)
+KINDS = ('BENCH', 'L1LINUX')
+
+
+def records(path):
+    """(set, record) of each record in a results.json or a plain log."""
+    if path.endswith('.json'):
+        with open(path) as f:
+            for e in json.load(f)['results']:
+                for rec in e['records']:
+                    yield e['set'], dict(rec)
+        return
+    with open(path, errors='replace') as f:
+        for line in f:
+            rec = parse_record(line.strip())
+            if rec:
+                yield rec.get('mode', '?'), rec
 
 
 def parse(paths):
-    """BENCH records, in the order they were printed."""
+    """BENCH and L1LINUX records, in the order they were printed."""
     rows = []
-    for path in sorted(paths, key=log_key):
-        current = None
-        with open(path, errors='replace') as f:
-            for line in f:
-                line = line.rstrip('\r\n')
-                m = RUN.match(line)
-                if m:
-                    current = m.group(1).split('/')[0]
-                    continue
-                if line.startswith(OUTPUT):
-                    line = line[len(OUTPUT):]
-                kind = line.split(' ', 1)[0]
-                if kind not in ('BENCH', 'L1LINUX'):
-                    continue
-                rec = dict(kv.split('=', 1) for kv in line.split()[1:]
-                           if '=' in kv)
-                if kind == 'L1LINUX':
-                    rec.update(workload='L1', roundtrips=rec['n'],
-                               wall_ms=rec['ms'], cycles_per_rt='-')
-                rec['set'] = current or rec.get('mode', '?')
-                rts = int(rec['roundtrips'])
-                for s in STATS:
-                    if s in rec:    # l2_enters: L1LINUX only
-                        rec[s + '_per_1k'] = f'{int(rec[s]) * 1000 / rts:g}'
-                rows.append(rec)
+    for path in paths:
+        for set_name, rec in records(path):
+            kind = rec.pop('kind')
+            if kind not in KINDS:
+                continue
+            if kind == 'L1LINUX':
+                rec.update(workload='L1', roundtrips=rec['n'],
+                           wall_ms=rec['ms'], cycles_per_rt='-')
+            rec['set'] = set_name
+            rts = int(rec['roundtrips'])
+            for s in STATS:
+                if s in rec:    # l2_enters: L1LINUX only
+                    rec[s + '_per_1k'] = f'{int(rec[s]) * 1000 / rts:g}'
+            rows.append(rec)
     return rows
 
 
@@ -186,12 +187,13 @@ def main():
     ap.add_argument('--out', required=True, help='output directory')
     ap.add_argument('--where', default='',
                     help='where it ran, for the title (machine, kernel)')
-    ap.add_argument('logs', nargs='+', help='serial logs or plain logs')
+    ap.add_argument('logs', nargs='+',
+                    help="an emulated run's results.json, or plain logs")
     args = ap.parse_args()
 
     rows = parse(args.logs)
     if not rows:
-        print('bench-report: no BENCH lines in ' + ' '.join(args.logs),
+        print('bench-report: no BENCH records in ' + ' '.join(args.logs),
               file=sys.stderr)
         return 1
     os.makedirs(args.out, exist_ok=True)

@@ -10,21 +10,21 @@ from .plan import write_plan
 class Boot:
     """Bochs running over a CD built for the tests left."""
 
-    def __init__(self, args, n, todo):
+    def __init__(self, args, n, lane, todo):
         self.n = n
         out = args.out
         self.serial = os.path.join(out, f'serial.{n}.log')
         self.bochslog = os.path.join(out, f'bochs.{n}.log')
         self.bochsout = os.path.join(out, f'bochs.{n}.out')
         plan = os.path.join(out, f'plan.{n}')
-        iso = os.path.join(out, 'test.iso')
+        iso = os.path.join(out, f'test.{lane}.iso')
         write_plan(todo, plan)
         subprocess.run(args.image + [plan, iso], check=True)
         self.cpus = todo[0].cpus
         rcfile = self._bochsrc(args.bochsrc, iso, os.path.join(out,
                                                                f'bochsrc.{n}'))
         # Debian's Bochs has its debugger built in: tell it to continue.
-        cmds = os.path.join(out, 'bochs.cmds')
+        cmds = os.path.join(out, f'bochs.{lane}.cmds')
         with open(cmds, 'w') as f:
             f.write('c\nquit\n')
         open(self.serial, 'w').close()

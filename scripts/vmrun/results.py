@@ -1,6 +1,18 @@
-"""Each test's verdict, and the report at the end of the run."""
+"""Each test's verdict, the report at the end of the run, and results.json.
+
+results.json (in the run's --out directory) is what programs read:
+make check's summary (scripts/check.py), bench-report.py and
+harness-check.sh.  Its fields are documented in one place,
+Documentation/results-json.md; FORMAT below is its version.
+"""
+
+import json
+import os
 
 from .skips import WHOLE
+
+FORMAT = 1
+VERDICTS = ('PASS', 'FAIL', 'SKIP', 'EMUL')
 
 
 def log(msg):
@@ -8,17 +20,37 @@ def log(msg):
 
 
 class Results:
-    def __init__(self, skips, emulator):
+    def __init__(self, skips, emulator, sets=()):
         self.skips = skips
         self.emulator = emulator
-        self.verdicts = {}      # set/test -> (status, detail), in run order
+        self.sets = list(sets)  # the matrix's sets, in its order
+        self.verdicts = {}      # set/test -> entry (see entry())
         self.kernel = []        # (where, line): kernel lines that fail
         self.errors = []        # reasons the run itself failed
+        self.boots = []         # one dict per boot (runner.BootRun)
 
-    def record(self, test, status, detail):
-        self.verdicts[test.name] = (status, detail)
+    @staticmethod
+    def entry(name, verdict, reasons, output=None, seconds=None, boot=None,
+              fault=None):
+        set_name, test = name.split('/', 1)
+        return {
+            'name': name, 'set': set_name, 'test': test,
+            'verdict': verdict, 'reasons': reasons,
+            'seconds': None if seconds is None else round(seconds, 1),
+            'boot': boot,
+            'tap': output.counts() if output else {},
+            'totals': output.totals if output else '',
+            'skips': sorted(output.skips) if output else [],
+            'emulator_fault': fault,
+            'warnings': [],     # filled in by report()
+            'records': output.records if output else [],
+        }
 
-    def finished(self, test, status, why, output, failed_by):
+    def record(self, name, verdict, reasons, **kw):
+        self.verdicts[name] = self.entry(name, verdict, reasons, **kw)
+
+    def finished(self, test, status, why, output, failed_by, seconds=None,
+                 boot=None):
         """/init's result for a test, judged with what else is known.
 
         failed_by: reasons seen outside the test's TAP (kernel lines).
@@ -33,48 +65,79 @@ class Results:
         reasons += self.skips.check(test.set, test.test, seen)
         reasons += failed_by
         fault = self.emulator.explains(test.test, output.asserts)
+        kw = dict(output=output, seconds=seconds, boot=boot)
         if reasons == [why] and fault:
-            self.record(test, 'EMUL', f'{why}: "{fault}", a fault of the '
-                        f'emulated CPU ({self.emulator.path})')
+            self.record(test.name, 'EMUL',
+                        [f'{why}: "{fault}", a fault of the emulated CPU '
+                         f'({self.emulator.path})'], fault=fault, **kw)
         elif reasons:
-            self.record(test, 'FAIL', '; '.join(reasons))
-        elif status == 'SKIP':
-            self.record(test, 'SKIP', output.totals)
+            self.record(test.name, 'FAIL', reasons, **kw)
         else:
-            self.record(test, 'PASS', output.totals)
+            self.record(test.name, 'SKIP' if status == 'SKIP' else 'PASS',
+                        [], **kw)
 
     def add_reason(self, name, reason):
-        status, detail = self.verdicts[name]
-        self.verdicts[name] = ('FAIL', f'{detail}; {reason}')
+        e = self.verdicts[name]
+        e['verdict'] = 'FAIL'
+        e['reasons'].append(reason)
 
-    def outside(self, set_name, what, detail):
+    def outside(self, set_name, what, detail, boot=None):
         """A failure that belongs to no test: shown under its set."""
-        self.verdicts[f'{set_name}/({what})'] = ('FAIL', detail)
+        self.record(f'{set_name}/({what})', 'FAIL', [detail], boot=boot)
 
-    def count(self, status):
-        return sum(1 for s, _ in self.verdicts.values() if s == status)
+    def count(self, verdict):
+        return sum(1 for e in self.verdicts.values()
+                   if e['verdict'] == verdict)
 
-    def report(self, boots, out):
+    def ordered(self):
+        """The entries by the matrix's order of sets, in run order within
+        a set (lanes run sets at the same time)."""
+        rank = {s: i for i, s in enumerate(self.sets)}
+        return sorted(self.verdicts.values(),
+                      key=lambda e: rank.get(e['set'], len(rank)))
+
+    def summary(self):
+        return {v.lower(): self.count(v) for v in VERDICTS}
+
+    def write_json(self, path):
+        for e in self.verdicts.values():
+            e['warnings'] = [line for where, line in self.kernel
+                             if where == e['name']]
+        doc = {
+            'format': FORMAT,
+            'summary': self.summary(),
+            'ok': not (self.count('FAIL') or self.errors or self.kernel),
+            'errors': self.errors,
+            'kernel': [{'where': w, 'line': line} for w, line in self.kernel],
+            'boots': self.boots,
+            'results': self.ordered(),
+        }
+        with open(path + '.tmp', 'w') as f:
+            json.dump(doc, f, indent=1)
+            f.write('\n')
+        os.replace(path + '.tmp', path)
+
+    def report(self, out):
         log('')
-        sets = []
-        for name in self.verdicts:
-            s = name.split('/')[0]
-            if s not in sets:
-                sets.append(s)
-        for s in sets:
-            log(f'parameter set {s}:')
-            for name, (status, detail) in self.verdicts.items():
-                if name.split('/')[0] == s:
-                    log(f'  {status:4} {name.split("/", 1)[1]}'
-                        + (f'  ({detail})' if detail else ''))
+        current = None
+        for e in self.ordered():
+            if e['set'] != current:
+                current = e['set']
+                log(f'parameter set {current}:')
+            detail = '; '.join(e['reasons']) or e['totals']
+            log(f'  {e["verdict"]:4} {e["test"]}'
+                + (f'  ({detail})' if detail else ''))
         if self.kernel:
             log('kernel messages that fail the run:')
             for where, line in self.kernel:
                 log(f'  [{where}] {line}')
-        for e in self.errors:
-            log(f'vm-run: error: {e}')
+        for err in self.errors:
+            log(f'vm-run: error: {err}')
+        path = os.path.join(out, 'results.json')
+        self.write_json(path)
         failed = self.count('FAIL')
-        log(f'{boots} boot(s); serial logs: {out}/serial.N.log')
+        log(f'{len(self.boots)} boot(s); serial logs: {out}/serial.N.log; '
+            f'results: {path}')
         emul = self.count('EMUL')
         log(f'{self.count("PASS")} passed, {failed} failed, '
             f'{self.count("SKIP")} skipped'

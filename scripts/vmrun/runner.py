@@ -4,9 +4,14 @@ Every boot gets a CD whose /plan lists the tests still to run on one
 machine (the CPU count of the first test left's parameter set). A test
 that passes its limit, a kernel panic, a reboot or a stall ends the
 boot (Bochs is killed); the next boot resumes with the following test.
+With --jobs N the parameter sets are split into N lanes (lanes()), each
+booting its own emulated machine at the same time as the others; a set's
+tests, and so its verdicts, do not depend on the lane it runs in.
 """
 
+import itertools
 import re
+import threading
 import time
 
 from .emulator import EmulatorFaults
@@ -25,7 +30,7 @@ GRACE = 3
 class BootRun:
     """One boot: serial events into verdicts, and the time limits."""
 
-    def __init__(self, args, n, todo, results):
+    def __init__(self, args, n, lane, todo, results):
         self.args, self.n, self.results = args, n, results
         self.tests = {t.name: t for t in todo}     # in plan order
         self.serial = Serial()
@@ -40,7 +45,11 @@ class BootRun:
         self.last_done = None   # the test with the last result
         self.done = set()       # tests with a verdict from this boot
         self.ended = False
-        self.boot = Boot(args, n, todo)
+        self.info = {'boot': n, 'lane': lane, 'cpus': todo[0].cpus,
+                     'sets': sorted({t.set for t in todo}),
+                     'init_seconds': None, 'seconds': None}
+        self.boot = Boot(args, n, lane, todo)
+        self.info['serial'] = self.boot.serial
 
     def say(self, msg):
         log(f'[boot {self.n}] {msg}')
@@ -54,12 +63,15 @@ class BootRun:
         """A verdict of FAIL for a test the guest did not finish."""
         name = name or self.next_test()
         if name is None:
-            self.results.outside(self.set, f'boot {self.n}', reason)
+            self.results.outside(self.set, f'boot {self.n}', reason,
+                                 boot=self.n)
             return
         if name in self.done:
             return      # e.g. the end of a panic, after its first line
         reasons = [reason] + self._kernel_reasons(name)
-        self.results.record(self.tests[name], 'FAIL', '; '.join(reasons))
+        self.results.record(name, 'FAIL', reasons, boot=self.n,
+                            seconds=self.watch.took()
+                            if name == self.serial.current else None)
         self.say(f'FAIL {name}: {reason}')
         self.done.add(name)
         self.victim = name
@@ -71,6 +83,7 @@ class BootRun:
     def event(self, ev):
         kind = ev[0]
         if kind == 'init':
+            self.info['init_seconds'] = round(self.watch.took())
             self.say(f'reached /init after {self.watch.took():.0f} s '
                      f'({self.boot.cpus} CPU machine)')
             if self.early:
@@ -114,10 +127,11 @@ class BootRun:
                      'judged already')
             return
         self.results.finished(test, status, why, output,
-                              self._kernel_reasons(name))
+                              self._kernel_reasons(name),
+                              seconds=self.watch.took(), boot=self.n)
         self.done.add(name)
         self.last_done = name
-        status = self.results.verdicts[name][0]
+        status = self.results.verdicts[name]['verdict']
         self.say(f'{status:4} {name} ({self.watch.took():.0f} s)')
 
     def limit(self):
@@ -134,7 +148,7 @@ class BootRun:
             self.results.outside(
                 self.set, f'stall in boot {self.n}',
                 f'the guest printed nothing for {secs} s outside any test, '
-                f'after {after}; last line: {self.last_line!r}')
+                f'after {after}; last line: {self.last_line!r}', boot=self.n)
             self.say(f'STALL: nothing for {secs} s outside any test')
         else:
             name = self.serial.current
@@ -150,6 +164,7 @@ class BootRun:
                 self.event(ev)
 
     def run(self, deadline):
+        start = time.monotonic()
         end = deadline
         while self.boot.running() and time.monotonic() < end:
             self.feed()
@@ -160,6 +175,8 @@ class BootRun:
         self.boot.kill()
         self.feed()     # whatever the guest printed last
         self.finish()
+        self.info['seconds'] = round(time.monotonic() - start)
+        self.results.boots.append(self.info)
 
     def finish(self):
         if self.boot.died_early() and not self.serial.booted:
@@ -177,25 +194,46 @@ class BootRun:
                                     self._kernel_reasons(self.victim)[0])
         for where, line in self.kernel.items():
             self.results.outside(where.split('/')[0], 'between tests',
-                                 f'kernel: {line}')
+                                 f'kernel: {line}', boot=self.n)
 
 
-def run(args):
-    todo = make_plan(args.matrix, args.tests, args.limit)
-    results = Results(Skips(args.skips),
-                      EmulatorFaults(args.emulator_faults))
-    deadline = time.monotonic() + args.wall
-    boots = 0
-    log(f'vm-run: {len(todo)} tests in {len(read_list(args.matrix))} '
-        f'parameter sets; logs in {args.out}')
+def lanes(todo, jobs):
+    """The plan split into at most JOBS lanes that run side by side.
+
+    Parameter sets are dealt round-robin, those of the 1-CPU machine
+    first: each lane gets as many sets of each machine as the others (to
+    within one), so lanes take about as long.  A set stays in one lane,
+    in plan order, so its tests run as they would in one boot.
+    """
+    sets = []
+    for t in todo:
+        if (t.cpus, t.set) not in sets:
+            sets.append((t.cpus, t.set))
+    sets.sort(key=lambda s: s[0])
+    n = max(1, min(jobs, len(sets)))
+    return [[t for t in todo if (t.cpus, t.set) in sets[i::n]]
+            for i in range(n)]
+
+
+def run_lane(args, lane, todo, results, deadline, numbers):
+    """Boot until every test of this lane has a verdict."""
+    try:
+        boot_lane(args, lane, todo, results, deadline, numbers)
+    except Exception as e:     # e.g. the CD could not be built
+        results.errors.append(f'lane {lane}: {type(e).__name__}: {e}')
+        for t in todo:
+            if t.name not in results.verdicts:
+                results.record(t.name, 'FAIL', ['missing result'])
+
+
+def boot_lane(args, lane, todo, results, deadline, numbers):
     while todo and not results.errors:
         if time.monotonic() > deadline:
             results.errors.append(f'wall-clock limit of {args.wall} s reached')
             break
-        boots += 1
         # One machine per boot: the tests left that run on the first's.
         batch = [t for t in todo if t.cpus == todo[0].cpus]
-        boot = BootRun(args, boots, batch, results)
+        boot = BootRun(args, next(numbers), lane, batch, results)
         boot.run(deadline)
         if not boot.done and not results.errors:
             # Nothing finished in this boot (it stalled or stopped before
@@ -204,5 +242,31 @@ def run(args):
             boot.fail(todo[0].name, 'not run: the guest stopped before it')
         todo = [t for t in todo if t.name not in boot.done]
     for t in todo:
-        results.record(t, 'FAIL', 'missing result')
-    return results.report(boots, args.out)
+        results.record(t.name, 'FAIL', ['missing result'])
+
+
+def run(args):
+    todo = make_plan(args.matrix, args.tests, args.limit)
+    sets = [row[0] for row in read_list(args.matrix)]
+    results = Results(Skips(args.skips),
+                      EmulatorFaults(args.emulator_faults), sets)
+    deadline = time.monotonic() + args.wall
+    if args.lane:
+        i, n = (int(x) for x in args.lane.split('/'))
+        split = lanes(todo, n)[i - 1:i]
+        sets = [s for s in sets if any(t.set == s for t in split[0])]
+    else:
+        split = lanes(todo, args.jobs)
+    log(f'vm-run: {len(todo)} tests in {len(sets)} parameter sets, '
+        f'{len(split)} emulator(s) at a time; logs in {args.out}')
+    numbers = itertools.count(1)
+    first = int(args.lane.split('/')[0]) if args.lane else 1
+    threads = [threading.Thread(target=run_lane,
+                                args=(args, first + i, lane, results,
+                                      deadline, numbers))
+               for i, lane in enumerate(split)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results.report(args.out)

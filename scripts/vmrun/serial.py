@@ -32,6 +32,19 @@ TOTALS = re.compile(r'^# Totals: (.*)$')
 # The selftest library's report of a failed TEST_ASSERT or GUEST_ASSERT;
 # the line after it is "file.c:line: expression".
 ASSERT = '==== Test Assertion Failure ===='
+# A line for programs: "KIND key=value ...", KIND in capitals (the
+# benchmark's BENCH, make l1-linux's L1LINUX).
+RECORD = re.compile(r'^([A-Z][A-Z0-9_]+)((?: +[a-z0-9_]+=\S*)+) *$')
+
+
+def parse_record(text):
+    """{'kind': KIND, key: value...} of a record line, or None."""
+    m = RECORD.match(text)
+    if not m:
+        return None
+    rec = {'kind': m.group(1)}
+    rec.update(kv.split('=', 1) for kv in m.group(2).split())
+    return rec
 
 
 def skip_key(desc, directive):
@@ -56,8 +69,22 @@ class TestOutput:
         self.skips = []         # names of its subtests that SKIPped
         self.asserts = []       # "file.c:line: expression" of each
         self.in_assert = False  # failed assertion it reported
+        self.seen = {'pass': 0, 'fail': 0, 'skip': 0}  # its TAP lines
+        self.records = []       # its record lines (parse_record())
+
+    def counts(self):
+        """Its TAP counts: its "# Totals:" if it printed one, else the
+        results of its subtests counted; {} if it printed no TAP."""
+        if self.totals:
+            return {k: int(v) for k, v in (kv.split(':', 1) for kv in
+                    self.totals.split() if ':' in kv) if v.isdigit()}
+        return dict(self.seen) if any(self.seen.values()) else {}
 
     def feed(self, text):
+        rec = parse_record(text)
+        if rec:
+            self.records.append(rec)
+            return
         if self.in_assert and text.strip():
             self.asserts.append(text.strip())
             self.in_assert = False
@@ -82,8 +109,12 @@ class TestOutput:
         ok, desc, directive = m.group(1), m.group(2), m.group(3) or ''
         if ok == 'not ok':
             self.failures.append(text)
+            self.seen['fail'] += 1
         elif directive.upper().startswith('SKIP'):
             self.skips.append(skip_key(desc, directive))
+            self.seen['skip'] += 1
+        else:
+            self.seen['pass'] += 1
 
 
 class Serial:

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""make check: every stage that proves the project, run side by side.
+
+The stages are STAGES below, the one place that says what make check
+(and make check-full) runs.  Each is a make invocation for one kernel
+that writes its own log, build/check/NAME.log.  A stage starts once
+the stages it needs have passed; the kernel's build stage comes first,
+so that the others never build (VM_DEPS= and make -o), and two of them
+never write the same files.
+
+Two things run at a time, one per core: an emulated machine (Bochs uses
+one core) or a build (make -j2).  While both kinds have a stage ready,
+one of each runs, so that builds go on beside the long emulator runs; a
+matrix is split into two lanes (vm-run --lane) that are stages of their
+own.  A stage that fails does not stop the others: every stage whose
+needs passed runs, and the summary names each failure with its log.
+
+The summary counts each test of the emulated runs (their results.json)
+and each other stage as one test, and ends with the plain line
+"check: N passed, N failed, N skipped".
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+OUT = 'build/check'
+BUILT = ['-o', 'deps', '-o', 'fetch', '-o', 'tree', '-o', 'modules',
+         '-o', 'selftests', 'VM_DEPS=']
+LANES = 2       # a matrix runs in this many lanes
+
+
+class Stage:
+    """NAME runs 'make KERNEL=kernel TARGETS...' after the stages NEEDS.
+
+    emulator: it boots the emulated machine (else it builds);
+    results: its vm-run output directory (build/KERNEL/vm/...), whose
+    results.json the summary reads; built: the kernel is built already.
+    """
+
+    def __init__(self, name, kernel, targets, needs=(), emulator=False,
+                 results=None, built=True):
+        self.name, self.kernel, self.targets = name, kernel, targets
+        self.needs, self.emulator = list(needs), emulator
+        self.results = results
+        self.cmd = (['make', '-s', f'KERNEL={kernel}'] +
+                    (BUILT if built else []) + targets)
+        self.log = os.path.join(OUT, name.replace(' ', '-') + '.log')
+        self.state = 'waiting'  # running, passed, failed, skipped
+        self.why = ''
+        self.proc = self.started = self.seconds = None
+
+    def json(self):
+        if not self.results:
+            return None
+        path = os.path.join(self.results, 'results.json')
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+
+def build(kernel, needs=()):
+    return Stage(f'build {kernel}', kernel, ['fetch', 'modules', 'selftests'],
+                 needs, built=False)
+
+
+def matrix(kernel):
+    """vm-test of KERNEL in LANES stages, one lane of the sets each."""
+    return [Stage(f'vm-test {kernel} lane {i}', kernel,
+                  ['vm-test', f'VM_LANE={i}/{LANES}', 'VM_JOBS=1',
+                   f'VM_OUT=build/{kernel}/vm/test-lane{i}'],
+                  [f'build {kernel}'], emulator=True,
+                  results=f'build/{kernel}/vm/test-lane{i}')
+            for i in range(1, LANES + 1)]
+
+
+K612, K612D13, K73 = '6.12-deb12', '6.12-deb13', '7.3-deb13'
+
+# In order of priority: the first stage ready of the kind wanted starts.
+STAGES = [
+    build(K612),
+    build(K73),
+    *matrix(K612),
+    *matrix(K73),
+    Stage('l1-linux 6.12-deb12', K612,
+          ['l1-linux', 'L1_LINUX_TESTS=vm/l1-linux-check-tests',
+           'VM_JOBS=1'], [f'build {K612}'], emulator=True,
+          results=f'build/{K612}/vm/l1-linux'),
+    Stage('harness-check 6.12-deb12', K612, ['harness-check'],
+          [f'build {K612}'], emulator=True),
+    # Debian 13's 6.12: modules built with gcc-14 in the trixie chroot,
+    # which the 7.3 build made.
+    build(K612D13, [f'build {K73}']),
+    Stage('run 6.12-deb13', K612D13, ['run', 'VM_JOBS=1'],
+          [f'build {K612D13}'], emulator=True,
+          results=f'build/{K612D13}/vm/run'),
+    Stage('unit 6.12-deb12', K612, ['unit', 'fuzz', 'coverage'],
+          [f'build {K612}']),
+    Stage('lint 6.12-deb12', K612, ['lint'], [f'build {K612}']),
+    Stage('deb-test 6.12-deb12', K612, ['deb-test'], [f'build {K612}']),
+    Stage('unit 7.3-deb13', K73, ['unit'], [f'build {K73}']),
+    Stage('lint 7.3-deb13', K73, ['lint'], [f'build {K73}']),
+    # After 6.12's: both make build/deb.
+    Stage('deb-test 7.3-deb13', K73, ['deb-test'],
+          [f'build {K73}', f'deb-test {K612}']),
+]
+
+# make check-full: make check and what does not fit into CI's budget.
+FULL = [
+    Stage(f'series-check {k}', k, ['series-check'], [f'build {k}'])
+    for k in (K612, K73)
+]
+
+
+def fmt_time(s):
+    return f'{int(s) // 60}:{int(s) % 60:02d}'
+
+
+def last_line(path):
+    try:
+        with open(path, 'rb') as f:
+            f.seek(max(0, os.path.getsize(path) - 400))
+            lines = f.read().decode(errors='replace').strip().splitlines()
+            return lines[-1][:100] if lines else ''
+    except OSError:
+        return ''
+
+
+class Scheduler:
+    def __init__(self, stages, cores):
+        self.stages, self.cores = stages, cores
+        self.by_name = {s.name: s for s in stages}
+        self.start = time.monotonic()
+
+    def say(self, msg):
+        print(f'check {fmt_time(time.monotonic() - self.start)} {msg}',
+              flush=True)
+
+    def ready(self, s):
+        if s.state != 'waiting':
+            return False
+        return all(self.by_name[n].state == 'passed' for n in s.needs
+                   if n in self.by_name)
+
+    def skip_blocked(self):
+        for s in self.stages:
+            if s.state != 'waiting':
+                continue
+            bad = [n for n in s.needs if n in self.by_name and
+                   self.by_name[n].state in ('failed', 'skipped')]
+            if bad:
+                s.state, s.why = 'skipped', f'not run: {bad[0]} did not pass'
+                self.say(f'SKIP  {s.name} ({s.why})')
+
+    def pick(self, running):
+        """The next stage to start: one of the kind that is not running
+        if that kind has one ready, else the first ready."""
+        ready = [s for s in self.stages if self.ready(s)]
+        if not ready:
+            return None
+        emulators = sum(1 for s in running if s.emulator)
+        want_emulator = emulators < len(running) or not running
+        for s in ready:
+            if s.emulator == want_emulator:
+                return s
+        return ready[0]
+
+    def launch(self, s):
+        os.makedirs(OUT, exist_ok=True)
+        s.state, s.started = 'running', time.monotonic()
+        s.logf = open(s.log, 'w')
+        s.logf.write('$ ' + ' '.join(s.cmd) + '\n')
+        s.logf.flush()
+        s.proc = subprocess.Popen(s.cmd, stdout=s.logf,
+                                  stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        self.say(f'START {s.name}  (log: {s.log})')
+
+    def reap(self, s):
+        rc = s.proc.poll()
+        if rc is None:
+            return False
+        s.logf.close()
+        s.seconds = time.monotonic() - s.started
+        s.state = 'passed' if rc == 0 else 'failed'
+        s.why = '' if rc == 0 else f'exit status {rc}'
+        self.say(f'{"PASS " if rc == 0 else "FAIL "} {s.name} '
+                 f'({fmt_time(s.seconds)})')
+        return True
+
+    def status(self, running):
+        done = sum(1 for s in self.stages if s.state in
+                   ('passed', 'failed', 'skipped'))
+        self.say(f'{done}/{len(self.stages)} stages done; running:')
+        for s in running:
+            print(f'    {s.name} ({fmt_time(time.monotonic() - s.started)}):'
+                  f' {last_line(s.log)}', flush=True)
+
+    def run(self, status_every):
+        running = []
+        last_status = time.monotonic()
+        while True:
+            running = [s for s in running if not self.reap(s)]
+            self.skip_blocked()
+            while len(running) < self.cores:
+                s = self.pick(running)
+                if s is None:
+                    break
+                self.launch(s)
+                running.append(s)
+            if not running:
+                break
+            if time.monotonic() - last_status > status_every:
+                self.status(running)
+                last_status = time.monotonic()
+            time.sleep(1)
+
+
+def summary(stages, total):
+    counts = {'passed': 0, 'failed': 0, 'skipped': 0}
+    emul = 0
+    print('\ncheck: stages (duration, verdict, log)')
+    failures = []
+    for s in stages:
+        doc = s.json()
+        line = (f'  {s.state.upper():7} {s.name:28} '
+                f'{fmt_time(s.seconds) if s.seconds else "-":>6}  {s.log}')
+        if doc:
+            sm = doc['summary']
+            line += (f'  [{sm["pass"]} passed, {sm["fail"]} failed, '
+                     f'{sm["skip"]} skipped'
+                     + (f', {sm["emul"]} failed by the emulated CPU'
+                        if sm['emul'] else '') + ']')
+            counts['passed'] += sm['pass']
+            counts['failed'] += sm['fail']
+            counts['skipped'] += sm['skip']
+            emul += sm['emul']
+            for e in doc['results']:
+                if e['verdict'] == 'FAIL':
+                    failures.append(f'{s.name}: {e["name"]}: '
+                                    + '; '.join(e['reasons']))
+            for err in doc['errors']:
+                failures.append(f'{s.name}: {err}')
+            if s.state != 'passed' and not sm['fail'] and not doc['errors']:
+                counts['failed'] += 1
+                failures.append(f'{s.name}: {s.why}; see {s.log}')
+        else:
+            counts['passed' if s.state == 'passed' else 'failed'] += 1
+            if s.state != 'passed':
+                failures.append(f'{s.name}: {s.why}; see {s.log}')
+        print(line)
+    if failures:
+        print('\ncheck: what failed')
+        for f in failures:
+            print(f'  {f}')
+    if emul:
+        print(f'\ncheck: {emul} failed by the emulated CPU (known faults, '
+              'vm/emulator-faults; they do not fail the check)')
+    print(f'\ncheck: {fmt_time(total)} in all, on {os.cpu_count()} cores')
+    print(f'check: {counts["passed"]} passed, {counts["failed"]} failed, '
+          f'{counts["skipped"]} skipped')
+    failed = counts['failed'] or any(s.state != 'passed' for s in stages)
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--full', action='store_true',
+                    help='make check-full: also the stages of FULL')
+    ap.add_argument('--only', help='the stages whose name contains this '
+                    '(and the stages they need)')
+    ap.add_argument('--status', type=int, default=60,
+                    help='seconds between two status reports')
+    args = ap.parse_args()
+    stages = STAGES + (FULL if args.full else [])
+    if args.only:
+        names = {s.name: s for s in stages}
+        keep = [s.name for s in stages if args.only in s.name]
+        for name in keep:
+            keep += [n for n in names[name].needs if n not in keep]
+        stages = [s for s in stages if s.name in keep]
+    sched = Scheduler(stages, os.cpu_count() or 2)
+    sched.run(args.status)
+    return summary(stages, time.monotonic() - sched.start)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
