@@ -26,8 +26,10 @@ VM_TESTS	?= vm/tests
 VM_MATRIX	?= vm/matrix
 VM_SKIPS	?= vm/skips
 VM_EMULATOR_FAULTS ?= vm/emulator-faults
-# Per-run limit for the whole emulated test run, in seconds.
+# Per-run limit for the whole emulated test run, and for a guest silent
+# outside any test, in seconds.
 VM_WALL		?= 3000
+VM_STALL	?= 90
 # Emulated machines booted at the same time, each running its share of
 # the parameter sets (one per core; Bochs uses one).
 VM_JOBS		?= $(shell nproc)
@@ -65,6 +67,7 @@ kselftest_name	= $(or $(patsubst $(1):%,%,$(filter $(1):%,$($(KERNEL)_RENAMED)))
 kselftest_bin	= $(call kselftest_path,$(call kselftest_name,$(1)))
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
+		  --stall $(VM_STALL) \
 		  --jobs $(VM_JOBS) $(if $(VM_LANE),--lane $(VM_LANE)) \
 		  --matrix $(VM_MATRIX) --skips $(VM_SKIPS) \
 		  --emulator-faults $(VM_EMULATOR_FAULTS) \

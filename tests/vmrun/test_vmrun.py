@@ -343,8 +343,8 @@ class Judge(unittest.TestCase):
 
 class Lanes(unittest.TestCase):
     def plan(self):
-        sets = [('a', 1), ('b', 1), ('c', 1), ('d', 1), ('e', 1), ('f', 1),
-                ('s', 2), ('t', 2)]
+        sets = [('a', 1), ('s', 2), ('b', 1), ('c', 1), ('t', 2), ('d', 1),
+                ('e', 1), ('f', 1)]
         return [Test(s, '', t, 60, c) for s, c in sets for t in ('x', 'y')]
 
     def test_sets_dealt_by_machine(self):
