@@ -49,7 +49,7 @@ class Stage:
         self.cmd = (['make', '-s', f'KERNEL={kernel}'] +
                     (BUILT if built else []) + targets)
         self.log = os.path.join(OUT, name.replace(' ', '-') + '.log')
-        self.state = 'waiting'  # running, passed, failed, skipped
+        self.state = 'waiting'  # running, passed, failed, not run
         self.why = ''
         self.proc = self.started = self.seconds = None
 
@@ -152,10 +152,10 @@ class Scheduler:
             if s.state != 'waiting':
                 continue
             bad = [n for n in s.needs if n in self.by_name and
-                   self.by_name[n].state in ('failed', 'skipped')]
+                   self.by_name[n].state in ('failed', 'not run')]
             if bad:
-                s.state, s.why = 'skipped', f'not run: {bad[0]} did not pass'
-                self.say(f'SKIP  {s.name} ({s.why})')
+                s.state, s.why = 'not run', f'{bad[0]} did not pass'
+                self.say(f'NOT RUN {s.name} ({s.why})')
 
     def pick(self, running):
         """The next stage to start: one of the kind that is not running
@@ -172,6 +172,11 @@ class Scheduler:
 
     def launch(self, s):
         os.makedirs(OUT, exist_ok=True)
+        if s.results:   # never read an earlier run's
+            try:
+                os.remove(os.path.join(s.results, 'results.json'))
+            except FileNotFoundError:
+                pass
         s.state, s.started = 'running', time.monotonic()
         s.logf = open(s.log, 'w')
         s.logf.write('$ ' + ' '.join(s.cmd) + '\n')
@@ -195,7 +200,7 @@ class Scheduler:
 
     def status(self, running):
         done = sum(1 for s in self.stages if s.state in
-                   ('passed', 'failed', 'skipped'))
+                   ('passed', 'failed', 'not run'))
         self.say(f'{done}/{len(self.stages)} stages done; running:')
         for s in running:
             print(f'    {s.name} ({fmt_time(time.monotonic() - s.started)}):'
@@ -229,7 +234,8 @@ def summary(stages, total):
     for s in stages:
         doc = s.json()
         line = (f'  {s.state.upper():7} {s.name:28} '
-                f'{fmt_time(s.seconds) if s.seconds else "-":>6}  {s.log}')
+                f'{fmt_time(s.seconds) if s.seconds else "-":>6}  '
+                f'{s.log if s.started else ""}')
         if doc:
             sm = doc['summary']
             line += (f'  [{sm["pass"]} passed, {sm["fail"]} failed, '
@@ -251,8 +257,10 @@ def summary(stages, total):
                 failures.append(f'{s.name}: {s.why}; see {s.log}')
         else:
             counts['passed' if s.state == 'passed' else 'failed'] += 1
-            if s.state != 'passed':
+            if s.state == 'failed':
                 failures.append(f'{s.name}: {s.why}; see {s.log}')
+            elif s.state != 'passed':
+                failures.append(f'{s.name}: not run: {s.why}')
         print(line)
     if failures:
         print('\ncheck: what failed')
