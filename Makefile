@@ -20,12 +20,11 @@ SELFTESTS	:= $(BUILD)/selftests
 VM		:= $(BUILD)/vm
 KSELFTEST	:= $(TREE)/tools/testing/selftests/kvm
 
-# The tests the emulated machine runs, the kvm_intel parameter sets, and
-# the SKIPs expected per set (the file's head says its format).
-VM_TESTS	?= vm/tests
-VM_MATRIX	?= vm/matrix
-VM_SKIPS	?= vm/skips
-VM_EMULATOR_FAULTS ?= vm/emulator-faults
+# The registry of what runs on the emulated machine: parameter sets,
+# suites and tests (its head says the format).  make vm-SUITE runs a
+# suite; make vm-test is the suite "test", every test under every set.
+VM_REGISTRY	?= vm/tests.cfg
+REGISTRY	= scripts/vmrun/registry.py $(VM_REGISTRY)
 # Per-run limit for the whole emulated test run, and for a guest silent
 # outside any test, in seconds.
 VM_WALL		?= 3000
@@ -39,45 +38,49 @@ VM_DEPS		?= modules selftests
 # VM_LANE=I/N runs only the I-th of the N lanes that VM_JOBS=N would
 # run side by side (make check runs each lane as a stage of its own).
 VM_LANE		?=
-# Where vm-test keeps its logs (serial.N.log, bochs.N.log).
-VM_OUT		?= $(VM)/test
+# Where make vm-SUITE keeps its logs (serial.N.log, bochs.N.log) and
+# results.json: $(VM)/SUITE unless VM_OUT says otherwise.
+VM_OUT		?=
 # VM_SHOW=REGEX prints the output of the tests whose set/name matches.
 VM_SHOW		?=
 
-TEST_NAMES	= $(shell . scripts/lib.sh && read_list $(VM_TESTS) | cut -d' ' -f1)
-# The script make fuzz-l1 writes into $(SELFTESTS).
-FUZZ_L1_NAME	:= nested_vpid_fuzz_l1
-HARNESS_TESTS	:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) \
-		   vmx_caps $(FUZZ_L1_NAME)
-# The benchmark is always built: vm/guest/nested_vpid_bench_* run it with
-# arguments; so is nested_vpid_smp_test, which vm/guest/nested_vpid_smp runs.
+# What make fuzz-l1 runs (vm/tests.cfg's nested_vpid_fuzz_l1): programs
+# from a seed, random unless given.
+FUZZ_L1_PROGRAMS ?= 1000
+FUZZ_L1_LIMIT	?= 1800
+ifndef FUZZ_L1_SEED
+FUZZ_L1_SEED	:= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+export FUZZ_L1_SEED FUZZ_L1_PROGRAMS FUZZ_L1_LIMIT
+
+# The programs the tests run (scripts: vm/guest, vm/harness; vmx_caps is
+# built from vm/), and those that vm/guest's scripts run: the benchmark
+# and nested_vpid_smp_test, and those the L1 Linux of make l1-linux
+# runs, named in its /init.
+SCRIPTS		:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) vmx_caps
 BENCH_NAME	:= nested_vpid_bench
 GUEST_BINS	:= $(BENCH_NAME) nested_vpid_smp_test
-# The programs the L1 Linux of make l1-linux runs, named in its /init.
 L1_PROGRAMS	:= $(shell sed -n 's/^L1_[A-Z]*=\([a-z0-9_,]*\)$$/\1/p' vm/l1/init | tr , ' ')
-# TEST+WRAPPER in a list: vm/guest/WRAPPER runs TEST (vm/init).
-KSELFTEST_NAMES	= $(filter-out $(HARNESS_TESTS) $(GUEST_BINS),\
-		    $(sort $(subst +, ,$(TEST_NAMES)))) $(GUEST_BINS) $(L1_PROGRAMS)
+KSELFTEST_NAMES	:= $(sort $(filter-out $(SCRIPTS),$(shell $(REGISTRY) programs)) \
+		    $(GUEST_BINS) $(L1_PROGRAMS))
 # A selftest's path in the selftests' tree: x86_64/NAME (6.12), x86/NAME
 # (7.3), or NAME for the tests of every architecture.
 kselftest_path	= $(foreach n,$(1),$(if $(wildcard $(KSELFTEST)/x86_64/$(n).c),x86_64/,$(if \
 		    $(wildcard $(KSELFTEST)/x86/$(n).c),x86/))$(n))
-# The name a test of the lists has in this kernel (config.mk's _RENAMED).
-kselftest_name	= $(or $(patsubst $(1):%,%,$(filter $(1):%,$($(KERNEL)_RENAMED))),$(1))
+# The name a test has in this kernel (vm/tests.cfg's name.KERNEL).
+RENAMED		:= $(shell $(REGISTRY) renames $(KERNEL))
+kselftest_name	= $(or $(patsubst $(1):%,%,$(filter $(1):%,$(RENAMED))),$(1))
 kselftest_bin	= $(call kselftest_path,$(call kselftest_name,$(1)))
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
-		  --stall $(VM_STALL) \
+		  --stall $(VM_STALL) --registry $(VM_REGISTRY) --kernel $(KERNEL) \
 		  --jobs $(VM_JOBS) $(if $(VM_LANE),--lane $(VM_LANE)) \
-		  --matrix $(VM_MATRIX) --skips $(VM_SKIPS) \
-		  --emulator-faults $(VM_EMULATOR_FAULTS) \
 		  $(if $(VM_SHOW),--show '$(VM_SHOW)')
 VM_IMAGE	= scripts/vm-image.sh $(CACHE) $(TREE) $(MODULES) $(SELFTESTS)
 
-# The benchmark: results in $(BUILD)/bench (make bench) or
-# $(BUILD)/bench-host (make bench-host); make run puts its own short
-# table in $(BUILD)/run.
-BENCH_OUT	:= $(BUILD)/bench
+# The benchmark's tables: in $(BUILD)/bench (make bench) or
+# $(BUILD)/bench-host (make bench-host); make run and make l1-linux put
+# theirs in $(BUILD)/run and $(BUILD)/l1-linux.
 BENCH_REPORT	= scripts/bench-report.py
 # The kernel release built: versions.env's (written by 'make fetch'),
 # config.mk's when nothing was fetched yet.
@@ -86,7 +89,7 @@ BUILT_RELEASE	= $(or $(shell sed -n 's/^KERNEL_RELEASE=//p' \
 BENCH_WHERE	= Bochs 2.7 (tigerlake; emulated VMX), L0 kernel $(BUILT_RELEASE) \
 		  with the patched kvm modules
 
-.PHONY: all deps fetch tree modules selftests vm-test harness-check \
+.PHONY: all deps fetch tree modules selftests harness-check \
 	unit fuzz coverage lint series-edit series-export series-check check check-full check-series \
 	run bench bench-host fuzz-l1 l1-linux deb deb-test \
 	install uninstall clean
@@ -117,13 +120,22 @@ selftests: modules
 	@$(CC) -Wall -Wextra -O2 -static -isystem $(TREE)/usr/include \
 		-o $(SELFTESTS)/vmx_caps vm/vmx_caps.c
 
-vm-test: $(VM_DEPS)
-	@mkdir -p $(VM_OUT)
-	@rm -f $(VM_OUT)/serial.*.log
-	@$(VM_RUN) --tests $(VM_TESTS) --out $(VM_OUT) $(VM_IMAGE)
+# make vm-SUITE: a suite of the registry on the emulated machine (make
+# vm-test: the suite "test").
+vm-%: $(VM_DEPS)
+	@out=$(or $(VM_OUT),$(VM)/$*); mkdir -p $$out && \
+	rm -f $$out/serial.*.log $$out/results.json && \
+	$(VM_RUN) --suite $* --out $$out $(VM_IMAGE)
 
-# The harness must be able to fail: each test of vm/harness-tests has to
-# turn vm-test red with its own reason (scripts/harness-check.py).
+# make vm-SUITE, then the benchmark's tables of its results.json in
+# $(BUILD)/SUITE, also when a test failed: $(call with_tables,SUITE,SHOW)
+# (SHOW: VM_SHOW).
+with_tables	= rc=0; $(MAKE) -s vm-$(1) VM_SHOW='$(2)' || rc=$$?; echo; \
+		  $(BENCH_REPORT) --out $(BUILD)/$(1) --where '$(BENCH_WHERE)' \
+		  $(VM)/$(1)/results.json || rc=1; exit $$rc
+
+# The harness must be able to fail: each test of the suite harness has
+# to turn vm-harness red with its own reason (scripts/harness-check.py).
 harness-check: $(VM_DEPS)
 	@scripts/harness-check.py "$(MAKE)" $(VM)
 
@@ -188,51 +200,32 @@ deb-test: deb fetch
 	@scripts/deb-test.sh $(CACHE) $(wildcard $(DEB_OUT)/nested-vpid-dkms_*_all.deb) \
 		$(BUILD)/deb-test
 
-# The L1 fuzzer of nested_vpid_test for longer, in every set of
-# VM_MATRIX: FUZZ_L1_PROGRAMS programs from FUZZ_L1_SEED (random unless
-# given; printed, and in the test's output), each set on its own.
-FUZZ_L1_PROGRAMS ?= 1000
-FUZZ_L1_LIMIT	?= 1800
-fuzz-l1: modules selftests
-	@seed=$${FUZZ_L1_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
-	echo "fuzz-l1: seed $$seed, $(FUZZ_L1_PROGRAMS) programs per set"; \
-	printf '#!/bin/sh\nexec /tests/nested_vpid_test -s %s -n %s\n' \
-		"$$seed" $(FUZZ_L1_PROGRAMS) > $(SELFTESTS)/$(FUZZ_L1_NAME); \
-	chmod +x $(SELFTESTS)/$(FUZZ_L1_NAME); mkdir -p $(VM); \
-	printf '%s\t%s\n' $(FUZZ_L1_NAME) $(FUZZ_L1_LIMIT) > $(VM)/fuzz-l1-tests
-	@$(MAKE) -s vm-test VM_TESTS=$(VM)/fuzz-l1-tests VM_OUT=$(VM)/fuzz-l1 \
-		VM_SHOW=$(FUZZ_L1_NAME)
+# The L1 fuzzer of nested_vpid_test for longer, in every 1-CPU set:
+# FUZZ_L1_PROGRAMS programs from FUZZ_L1_SEED (random unless given;
+# printed, and in the test's output), each set on its own.
+fuzz-l1: $(VM_DEPS)
+	@echo "fuzz-l1: seed $(FUZZ_L1_SEED), $(FUZZ_L1_PROGRAMS) programs per set"
+	@$(MAKE) -s vm-fuzz-l1 VM_SHOW=nested_vpid_fuzz_l1
 
 # Show nested VPID at work: what L1 is told, the tests and the
-# benchmark's W1 and W2 in each mode, then the modes side by side.
+# benchmark's W1 and W2 in each mode, then the modes side by side
+# ($(BUILD)/run).
 run: $(VM_DEPS)
-	@rc=0; $(MAKE) -s vm-test VM_TESTS=vm/run-tests VM_MATRIX=vm/run-matrix \
-		VM_OUT=$(VM)/run VM_SHOW='/vmx_caps' || rc=$$?; \
-	echo; $(BENCH_REPORT) --out $(BUILD)/run --where '$(BENCH_WHERE)' \
-		$(VM)/run/results.json || rc=1; exit $$rc
+	@$(call with_tables,run,/vmx_caps)
 
-# Linux KVM as a real L1: in each mode of vm/run-matrix, QEMU boots an L1
-# Linux on our modules, whose stock KVM runs K L2 VMs round-robin on one
-# CPU and a few of its own selftests (vm/guest/nested_vpid_l1_linux,
-# vm/l1/init); then $(BUILD)/l1-linux/results.{csv,md}.
-# make check runs the short list (vm/l1-linux-check-tests).
-L1_OUT		:= $(BUILD)/l1-linux
-L1_LINUX_TESTS	?= vm/l1-linux-tests
+# Linux KVM as a real L1: in each mode, QEMU boots an L1 Linux on our
+# modules, whose stock KVM runs K L2 VMs round-robin on one CPU and a few
+# of its own selftests (vm/guest/nested_vpid_l1_linux, vm/l1/init); then
+# $(BUILD)/l1-linux/results.{csv,md}.  make check runs the suite
+# l1-linux-short (L1_SUITE=l1-linux-short).
+L1_SUITE	?= l1-linux
 l1-linux: $(VM_DEPS)
-	@rc=0; $(MAKE) -s vm-test VM_TESTS=$(L1_LINUX_TESTS) \
-		VM_MATRIX=vm/run-matrix VM_OUT=$(VM)/l1-linux \
-		VM_SHOW='/nested_vpid_l1_linux' || rc=$$?; \
-	echo; $(BENCH_REPORT) --out $(L1_OUT) --where '$(BENCH_WHERE)' \
-		$(VM)/l1-linux/results.json || rc=1; exit $$rc
+	@$(call with_tables,$(L1_SUITE),/nested_vpid_l1_linux)
 
-# The benchmark under every mode of vm/matrix in one boot of the
-# emulated machine, then $(BUILD)/bench/results.{csv,md} and flushes.png.
+# The benchmark under every 1-CPU set, then $(BUILD)/bench/results.{csv,md}
+# and flushes.png.
 bench: $(VM_DEPS)
-	@rc=0; $(MAKE) -s vm-test VM_TESTS=vm/bench-tests \
-		VM_MATRIX=vm/matrix VM_OUT=$(VM)/bench \
-		VM_SHOW='/nested_vpid_bench' || rc=$$?; \
-	echo; $(BENCH_REPORT) --out $(BENCH_OUT) --where '$(BENCH_WHERE)' \
-		$(VM)/bench/results.json || rc=1; exit $$rc
+	@$(call with_tables,bench,/nested_vpid_bench)
 
 # Real Intel hosts (root): the modules built for the running kernel, of
 # whichever KERNEL that is, into /lib/modules/<release>/updates. Needs
@@ -246,9 +239,9 @@ uninstall:
 
 # The benchmark natively, on a host where 'make install' put the modules.
 bench-host: tree
-	@$(MAKE) -s selftests VM_TESTS=/dev/null
+	@$(MAKE) -s selftests
 	@scripts/bench-host.sh build $(SELFTESTS)/$(BENCH_NAME) $(BUILD)/bench-host \
-		vm/matrix
+		$(VM_REGISTRY)
 
 clean:
 	rm -rf build

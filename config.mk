@@ -16,8 +16,6 @@
 #   _SERIES       the directory of the series for its base
 #   _CMDLINE      what the emulated machine's kernel needs on its command
 #                 line besides vm/isolinux.cfg's (may be empty)
-#   _RENAMED      upstream selftests that this kernel has under another
-#                 name: LISTNAME:NAME (the test lists use LISTNAME)
 #   _BUILD_IN     where modules are built: "host", or a Debian suite for a
 #                 chroot of that suite (build/chroot/SUITE), so that they
 #                 are built with the compiler Debian built the kernel with
@@ -34,7 +32,6 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 6.12-deb12_IMAGE_PKGS = linux-image-@REL@-unsigned
 6.12-deb12_SERIES = patches/6.12
 6.12-deb12_CMDLINE =
-6.12-deb12_RENAMED =
 6.12-deb12_BUILD_IN = host
 
 # Debian 13 (trixie): 6.12 built with gcc-14 against trixie's glibc.
@@ -45,14 +42,13 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 6.12-deb13_IMAGE_PKGS = linux-image-@REL@-unsigned
 6.12-deb13_SERIES = patches/6.12
 6.12-deb13_CMDLINE =
-6.12-deb13_RENAMED =
 6.12-deb13_BUILD_IN = trixie
 
 # Debian 13's backport of 7.3 (upstream's current base), gcc-14. Its
 # image comes in pieces: config in linux-base, vmlinuz in
 # linux-binary-unsigned, the stock modules in linux-modules. Under Bochs
 # it needs noxsave (fpu__init_system_xstate() faults otherwise); several
-# nested selftests were renamed upstream.
+# nested selftests were renamed upstream (vm/tests.cfg's name.7.3-deb13).
 7.3-deb13_SUITES = trixie trixie-backports trixie-security
 7.3-deb13_SOURCE_PKG = linux-source-7.3
 7.3-deb13_DEB_VERSION = 7.3.4-1~bpo13+1
@@ -60,11 +56,6 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 7.3-deb13_IMAGE_PKGS = linux-base-@REL@ linux-binary-unsigned-@REL@ linux-modules-@REL@
 7.3-deb13_SERIES = patches/7.3
 7.3-deb13_CMDLINE = noxsave
-7.3-deb13_RENAMED = vmx_tsc_adjust_test:nested_tsc_adjust_test \
-	vmx_set_nested_state_test:nested_set_state_test \
-	vmx_dirty_log_test:nested_dirty_log_test \
-	vmx_nested_tsc_scaling_test:nested_tsc_scaling_test \
-	vmx_close_while_nested_test:nested_close_kvm_test
 7.3-deb13_BUILD_IN = trixie
 
 # What the emulated machine's CD holds besides the kernel: the current

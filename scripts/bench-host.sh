@@ -2,18 +2,19 @@
 # Run nested_vpid_bench natively, on a real Intel host where 'make
 # install' put our modules, and tabulate it like 'make bench'.
 #
-# usage: bench-host.sh BUILD BENCH OUTDIR MATRIX [BENCH ARGUMENTS...]
+# usage: bench-host.sh BUILD BENCH OUTDIR REGISTRY [BENCH ARGUMENTS...]
 # (BUILD: the directory of the kernels built, to name them when refusing)
 #
 # By default it runs once, in the mode kvm_intel is loaded with now. With
 # BENCH_RELOAD=1 (root, no VM running) it reloads kvm_intel with every
-# parameter set of MATRIX in turn, as 'make bench' does under the
-# emulator, and reloads it with no parameters at the end.
+# parameter set of REGISTRY's bench suite (vm/tests.cfg) in turn, as
+# 'make bench' does under the emulator, and reloads it with no
+# parameters at the end.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
-build=$1 bench=$2 out=$3 matrix=$4
+build=$1 bench=$2 out=$3 registry=$4
 shift 4
 args=("$@")
 die() { echo "bench-host: error: $*" >&2; exit 1; }
@@ -46,16 +47,16 @@ if [ "${BENCH_RELOAD:-}" = 1 ]; then
 	[ "$(id -u)" -eq 0 ] || die "BENCH_RELOAD=1 reloads kvm_intel: run as root"
 	users=$(awk '$1 == "kvm_intel" { print $3 }' /proc/modules)
 	[ "${users:-0}" -eq 0 ] || die "kvm_intel is in use (a VM is running?)"
-	while read -r set params; do
-		# cpus=N picks the emulated machine (vm/matrix): a set
-		# with it repeats another's kvm_intel parameters.
-		case " $params " in *" cpus="*) continue ;; esac
+	while read -r set cpus params; do
+		# A set of the 2-CPU emulated machine repeats another's
+		# kvm_intel parameters.
+		[ "$cpus" = 1 ] || continue
 		echo "bench-host: kvm_intel $params"
 		modprobe -r kvm_intel
 		# shellcheck disable=SC2086
 		modprobe kvm_intel nested=1 $params
 		run_one "$set"
-	done < <(read_list "$matrix")
+	done < <("$(dirname "$0")/vmrun/registry.py" "$registry" sets bench)
 	modprobe -r kvm_intel
 	modprobe kvm_intel
 else

@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 # A record line's format is vm-run's (scripts/vmrun/serial.py).
-from vmrun.serial import parse_record
+from vmrun.serial import OUTPUT, parse_record
 
 STATS = ('flushes', 'misses', 'evictions', 'fallbacks', 'l2_flushes',
          'root_loads', 'l2_enters')
@@ -43,7 +43,10 @@ def records(path):
         return
     with open(path, errors='replace') as f:
         for line in f:
-            rec = parse_record(line.strip())
+            line = line.rstrip('\r\n')
+            if line.startswith(OUTPUT):     # bench-host.sh's log
+                line = line[len(OUTPUT):]
+            rec = parse_record(line)
             if rec:
                 yield rec.get('mode', '?'), rec
 

@@ -1,11 +1,11 @@
 # shellcheck shell=sh
-# Helpers shared by the shell scripts, the Makefile and scripts/vmrun/.
+# Helpers shared by the shell scripts.
 # POSIX sh, as make runs it with /bin/sh. Source it from the top of the
 # repository, where every script runs.
 
-# read_list FILE: the entries of a list file (vm/tests, vm/matrix,
-# vm/skips, patches/*/series), "name value... # comment" per line: without
-# the comments, blank lines and surplus blanks; one entry per line.
+# read_list FILE: the entries of a list file (patches/*/series), "name
+# value... # comment" per line: without the comments, blank lines and
+# surplus blanks; one entry per line.
 read_list() {
 	sed -e 's/#.*//' -e 's/[[:space:]][[:space:]]*/ /g' -e 's/^ //' \
 	    -e 's/ $//' -e '/^$/d' "$1"

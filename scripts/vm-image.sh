@@ -37,10 +37,20 @@ for m in kvm kvm-intel; do
 	[ -f "$modules/$m.ko" ] || die "$modules/$m.ko missing; run 'make modules'"
 	strip --strip-debug -o "$root/lib/modules/$m.ko" "$modules/$m.ko"
 done
-# TEST+WRAPPER: both run (vm/init).
-mapfile -t tests < <(cut -d';' -f3 "$plan" | tr + '\n' | sort -u)
+# The programs of each test's command (the plan's fourth field): its
+# first word, and each other word that names a program built in TESTDIR
+# (a wrapper such as vm/guest/vpid runs the test it is given).
+mapfile -t cmds < <(cut -d';' -f4 "$plan" | sort -u)
+tests=()
+for c in "${cmds[@]}"; do
+	read -r -a words <<< "$c"
+	[ -x "$testdir/${words[0]}" ] || die "test program ${words[0]} is not built in $testdir"
+	for w in "${words[@]}"; do
+		[[ $w =~ ^[A-Za-z_][A-Za-z0-9_]*$ && -x $testdir/$w ]] && tests+=("$w")
+	done
+done
+mapfile -t tests < <(printf '%s\n' "${tests[@]}" | sort -u)
 for t in "${tests[@]}"; do
-	[ -x "$testdir/$t" ] || die "test $t is not built in $testdir"
 	cp "$testdir/$t" "$root/tests/$t"
 done
 # A test may be a script (vm/guest/*) that runs a test binary with

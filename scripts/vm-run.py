@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Run a test plan on the emulated Intel machine (Bochs) and report.
 
-The plan is the cross product of vm/matrix (kvm_intel parameter sets)
-and a test list (test name and time limit); scripts/vmrun/ does the
-work, its package docstring says which module does what.
+The plan is a suite of the registry (vm/tests.cfg): its tests under its
+kvm_intel parameter sets; scripts/vmrun/ does the work, its package
+docstring says which module does what.
 """
 
 import argparse
@@ -15,15 +15,13 @@ from vmrun import runner
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--matrix', required=True)
-    ap.add_argument('--tests', required=True)
-    ap.add_argument('--skips', help='the SKIPs expected (vm/skips)')
-    ap.add_argument('--emulator-faults', help='the known faults of the '
-                    'emulated CPU (vm/emulator-faults)')
+    ap.add_argument('--registry', required=True,
+                    help='the sets, suites and tests (vm/tests.cfg)')
+    ap.add_argument('--suite', required=True, help="the registry's suite")
+    ap.add_argument('--kernel', required=True,
+                    help='the kernel tested (for tests of some kernels)')
     ap.add_argument('--bochsrc', required=True)
     ap.add_argument('--out', required=True)
-    ap.add_argument('--limit', type=int, default=300,
-                    help='default per-test time limit, seconds')
     ap.add_argument('--boot-timeout', type=int, default=300)
     ap.add_argument('--stall', type=int, default=90,
                     help='limit for silence outside any test, seconds')

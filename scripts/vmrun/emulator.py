@@ -1,14 +1,12 @@
-"""Known faults of the emulated CPU (vm/emulator-faults; its head says
-the format).
+"""Known faults of the emulated CPU: the fault lines of the registry
+(vm/tests.cfg).
 
 A test that fails with nothing against it but its exit status and one
 of the assertions pinned for it is the emulator's failure, not KVM's:
 its verdict is EMUL, counted apart in the report, and does not fail
 the run.  Anything else in the same test (a TAP failure, a SKIP not
-pinned, a kernel warning, another assertion) still fails it.
+expected, a kernel warning, another assertion) still fails it.
 """
-
-from .plan import read_list
 
 
 def words(text):
@@ -16,16 +14,14 @@ def words(text):
 
 
 class EmulatorFaults:
-    def __init__(self, path):
-        self.path = path
-        self.pinned = {}        # test -> {assertion}
-        for row in read_list(path) if path else []:
-            self.pinned.setdefault(row[0], set()).add(' '.join(row[1:]))
+    def __init__(self, registry):
+        self.registry = registry
+        self.path = registry.path
 
     def explains(self, test, asserts):
         """The pinned assertion behind a failure whose only assertion
         is it, or None."""
         seen = {words(a) for a in asserts}
-        if len(seen) == 1 and seen <= self.pinned.get(test, set()):
+        if len(seen) == 1 and seen <= self.registry.faults(test):
             return seen.pop()
         return None

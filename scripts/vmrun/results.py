@@ -57,7 +57,7 @@ class Results:
         Whatever its exit status, a test fails when its own TAP reports
         a failure or its SKIPs differ from the pinned ones.  A failure
         with no other reason than one assertion pinned in
-        vm/emulator-faults is the emulator's (EMUL).
+        the registry (vm/tests.cfg) is the emulator's (EMUL).
         """
         reasons = [] if status != 'FAIL' else [why]
         reasons += [f'TAP: {f}' for f in output.failures]

@@ -16,7 +16,8 @@ import time
 
 from .emulator import EmulatorFaults
 from .machine import Boot
-from .plan import make_plan, read_list
+from .plan import make_plan
+from .registry import Registry
 from .results import Results, log
 from .serial import Serial
 from .skips import Skips
@@ -246,10 +247,10 @@ def boot_lane(args, lane, todo, results, deadline, numbers):
 
 
 def run(args):
-    todo = make_plan(args.matrix, args.tests, args.limit)
-    sets = [row[0] for row in read_list(args.matrix)]
-    results = Results(Skips(args.skips),
-                      EmulatorFaults(args.emulator_faults), sets)
+    registry = Registry(args.registry)
+    todo = make_plan(registry, args.suite, args.kernel)
+    sets = list(registry.suites[args.suite])
+    results = Results(Skips(registry), EmulatorFaults(registry), sets)
     deadline = time.monotonic() + args.wall
     if args.lane:
         i, n = (int(x) for x in args.lane.split('/'))
@@ -257,7 +258,8 @@ def run(args):
         sets = [s for s in sets if any(t.set == s for t in split[0])]
     else:
         split = lanes(todo, args.jobs)
-    log(f'vm-run: {len(todo)} tests in {len(sets)} parameter sets, '
+    log(f'vm-run: suite {args.suite}: {len(todo)} tests in {len(sets)} '
+        f'parameter sets, '
         f'{len(split)} emulator(s) at a time; logs in {args.out}')
     numbers = itertools.count(1)
     first = int(args.lane.split('/')[0]) if args.lane else 1

@@ -48,7 +48,7 @@ def parse_record(text):
 
 
 def skip_key(desc, directive):
-    """The name a subtest SKIP is pinned by in vm/skips.
+    """The name of a subtest SKIP, as vm/tests.cfg's skip lines give it.
 
     kselftest_harness names the case ("ok 3 fixture.case # SKIP why");
     ksft_test_result_skip() has only the message, whose words before

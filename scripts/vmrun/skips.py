@@ -1,33 +1,30 @@
-"""The SKIPs expected per parameter set (vm/skips; its head says the format).
+"""The SKIPs expected per parameter set: the skip conditions of the
+registry (vm/tests.cfg), on the set's kvm_intel parameters.
 
-A SKIP that is not pinned, or a pinned one that did not happen, fails
-the test: a case that silently stops running is as bad as one failing.
+A SKIP that is not expected, or an expected one that did not happen,
+fails the test: a case that silently stops running is as bad as one
+failing.
 """
 
-from .plan import read_list
-
-WHOLE = '-'     # the subtest column of a whole test that SKIPs
+WHOLE = '-'     # the name of a whole test that SKIPs
 
 
 class Skips:
-    def __init__(self, path):
-        self.path = path
-        self.expected = {}      # (set, test) -> {subtest or WHOLE}
-        for row in read_list(path) if path else []:
-            sub = ' '.join(row[2:]) or WHOLE
-            self.expected.setdefault((row[0], row[1]), set()).add(sub)
+    def __init__(self, registry):
+        self.registry = registry
 
     def check(self, set_name, test, seen):
         """Why the SKIPs seen (a set of names) are wrong; [] when right."""
-        want = self.expected.get((set_name, test), set())
+        want = self.registry.expected_skips(set_name, test, WHOLE)
+        path = self.registry.path
         why = []
         for sub in sorted(seen - want):
-            what, line = ('the whole test', f'{set_name} {test}') \
-                if sub == WHOLE else (sub, f'{set_name} {test} {sub}')
-            why.append(f'unexpected SKIP of {what} (not in {self.path}: '
-                       f'"{line}")')
+            what = 'the whole test' if sub == WHOLE else sub
+            why.append(f'unexpected SKIP of {what} (no skip condition of '
+                       f'{test} in {path} holds in set {set_name})')
         for sub in sorted(want - seen):
             what = 'the whole test' if sub == WHOLE else sub
-            why.append(f'expected SKIP of {what} did not happen '
-                       f'({self.path} pins it)')
+            why.append(f'expected SKIP of {what} did not happen (a skip '
+                       f'condition of {test} in {path} holds in set '
+                       f'{set_name})')
         return why

@@ -12,6 +12,8 @@ Run by make unit:  PYTHONPATH=scripts python3 -m unittest discover tests/vmrun
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import types
 import unittest
@@ -19,13 +21,16 @@ from unittest import mock
 
 from vmrun import runner
 from vmrun.emulator import EmulatorFaults
-from vmrun.plan import Test
+from vmrun.plan import Test, make_plan
+from vmrun.registry import Registry
 from vmrun.results import Results
 from vmrun.serial import Serial, TestOutput, parse_record
 from vmrun.skips import WHOLE, Skips
 from vmrun.watchdog import Watchdog
 
 FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
+REGISTRY_PY = os.path.join(os.path.dirname(FIX), '..', '..', 'scripts',
+                           'vmrun', 'registry.py')
 
 
 def fixture(name):
@@ -80,15 +85,14 @@ class Replay:
         return False
 
 
-def args(out, tests, matrix='matrix', skips='skips', faults=None, jobs=1):
+def args(out, registry, suite, jobs=1):
     return types.SimpleNamespace(
-        matrix=fixture(matrix), tests=fixture(tests), skips=fixture(skips),
-        emulator_faults=fixture(faults) if faults else None, out=out,
-        limit=300, boot_timeout=300, stall=90, show=None, wall=3000,
-        jobs=jobs, lane=None, bochsrc=None, image=None)
+        registry=fixture(registry), suite=suite, kernel='k', out=out,
+        boot_timeout=300, stall=90, show=None, wall=3000, jobs=jobs,
+        lane=None, bochsrc=None, image=None)
 
 
-def replay(logs, tests, **kw):
+def replay(logs, registry, suite):
     """Run the plan over the recorded boots; (exit status, results.json,
     the tests each boot was given)."""
     clock = Clock()
@@ -99,7 +103,7 @@ def replay(logs, tests, **kw):
             mock.patch.object(runner, 'time', clock), \
             mock.patch('vmrun.watchdog.time', clock), \
             mock.patch('builtins.print'):
-        rc = runner.run(args(out, tests, **kw))
+        rc = runner.run(args(out, registry, suite))
         with open(os.path.join(out, 'results.json')) as f:
             return rc, json.load(f), Replay.plans
 
@@ -112,7 +116,7 @@ class HarnessRun(unittest.TestCase):
     def setUpClass(cls):
         cls.rc, cls.doc, cls.plans = replay(
             ['harness.1.log', 'harness.2.log', 'harness.3.log',
-             'harness.4.log'], 'tests')
+             'harness.4.log'], 'harness.cfg', 'harness')
         cls.by_test = {e['test']: e for e in cls.doc['results']}
 
     def verdict(self, test, verdict, *reasons):
@@ -144,8 +148,8 @@ class HarnessRun(unittest.TestCase):
     def test_skip_not_pinned_and_pinned_skip_missing(self):
         e = self.verdict(
             'harness_skip', 'FAIL',
-            r'^unexpected SKIP of harness_skip_new \(not in .*skips: '
-            r'"harness harness_skip harness_skip_new"\)$',
+            r'^unexpected SKIP of harness_skip_new \(no skip condition of '
+            r'harness_skip in .*harness.cfg holds in set harness\)$',
             r'^expected SKIP of harness_skip_pinned did not happen')
         self.assertEqual(e['skips'], ['harness_skip_new'])
 
@@ -204,8 +208,7 @@ class SetRun(unittest.TestCase):
     a test the emulated CPU fails by a pinned assertion."""
 
     def test_records_and_counts(self):
-        rc, doc, _ = replay(['run.1.log'], 'run-tests', matrix='run-matrix',
-                            skips='none')
+        rc, doc, _ = replay(['run.1.log'], 'run.cfg', 'run')
         self.assertEqual(rc, 0, doc)
         self.assertEqual(doc['summary']['fail'], 0)
         bench = [r for e in doc['results'] for r in e['records']
@@ -223,8 +226,7 @@ class SetRun(unittest.TestCase):
         self.assertEqual(by['vmx_tsc_adjust_test']['tap'], {})  # no TAP
 
     def test_emulator_fault(self):
-        rc, doc, _ = replay(['emul.1.log'], 'run-tests', matrix='run-matrix',
-                            skips='none', faults='emulator-faults')
+        rc, doc, _ = replay(['emul.1.log'], 'run.cfg', 'run')
         by = {e['test']: e for e in doc['results']}
         self.assertEqual(by['vmx_tsc_adjust_test']['verdict'], 'EMUL')
         self.assertEqual(by['vmx_tsc_adjust_test']['emulator_fault'],
@@ -284,35 +286,54 @@ class Parser(unittest.TestCase):
             self.assertIsNone(parse_record(line), line)
 
 
+def registry(text):
+    """A Registry of vm/tests.cfg's format from TEXT."""
+    with tempfile.NamedTemporaryFile('w', suffix='.cfg') as f:
+        f.write(text)
+        f.flush()
+        return Registry(f.name)
+
+
 class Judge(unittest.TestCase):
     """Results.finished(): the rules, one at a time."""
 
-    def judge(self, status, lines, why='', pinned=(), faults='none',
-              failed_by=()):
-        with tempfile.NamedTemporaryFile('w', suffix='.skips') as f:
-            for sub in pinned:
-                f.write(f's t {sub}\n' if sub != WHOLE else 's t\n')
-            f.flush()
-            res = Results(Skips(f.name), EmulatorFaults(fixture(faults)))
+    def judge(self, status, lines, why='', skip='', failed_by=(),
+              test='t'):
+        reg = registry(f"""
+[set s]
+params = ept=Y
+[suite u]
+sets = s
+[{test}]
+suites = u
+{skip}
+fault = x86_64/vmx_tsc_adjust_test.c:123: 0
+""")
+        res = Results(Skips(reg), EmulatorFaults(reg))
         out = TestOutput()
         for line in lines:
             out.feed(line)
-        res.finished(Test('s', '', 't', 60, 1), status, why, out,
+        res.finished(Test('s', '', test, 60, 1), status, why, out,
                      list(failed_by))
-        return res.verdicts['s/t']
+        return res.verdicts[f's/{test}']
 
     def test_pass(self):
         self.assertEqual(self.judge('PASS', ['ok 1 a'])['verdict'], 'PASS')
 
-    def test_whole_skip_pinned_or_not(self):
-        self.assertEqual(self.judge('SKIP', [], 'SKIP', [WHOLE])['verdict'],
-                         'SKIP')
-        e = self.judge('SKIP', [], 'SKIP')
+    def test_whole_skip_expected_or_not(self):
+        self.assertEqual(self.judge('SKIP', [], 'SKIP',
+                                    'skip = ept=Y')['verdict'], 'SKIP')
+        e = self.judge('SKIP', [], 'SKIP', 'skip = ept=N')
         self.assertEqual(e['verdict'], 'FAIL')
         self.assertRegex(e['reasons'][0], '^unexpected SKIP of the whole test')
 
-    def test_pinned_subtest_skip(self):
-        e = self.judge('PASS', ['ok 1 # SKIP k2: why'], pinned=['k2'])
+    def test_expected_subtest_skip(self):
+        e = self.judge('PASS', ['ok 1 # SKIP k2: why'],
+                       skip='skip = ept=1: k1 k2')
+        self.assertEqual(e['verdict'], 'FAIL')
+        self.assertRegex(e['reasons'][0], '^expected SKIP of k1 did not')
+        e = self.judge('PASS', ['ok 1 # SKIP k2: why', 'ok 2 k1 # SKIP'],
+                       skip='skip = ept=1: k1 k2')
         self.assertEqual(e['verdict'], 'PASS')
 
     def test_kernel_line_fails_a_passing_test(self):
@@ -323,22 +344,100 @@ class Judge(unittest.TestCase):
     def test_emul_only_alone(self):
         fault = ['==== Test Assertion Failure ====',
                  '  x86_64/vmx_tsc_adjust_test.c:123: 0']
-        test = 'vmx_tsc_adjust_test'
         for lines, extra, want in [
                 (fault, [], 'EMUL'),
                 (fault + ['not ok 1 x'], [], 'FAIL'),
                 (fault + ['==== Test Assertion Failure ====',
                           '  x86_64/other.c:1: 0'], [], 'FAIL'),
                 (fault, ['kernel: WARNING'], 'FAIL')]:
-            res = Results(Skips(None),
-                          EmulatorFaults(fixture('emulator-faults')))
-            out = TestOutput()
-            for line in lines:
-                out.feed(line)
-            res.finished(Test('s', '', test, 60, 1), 'FAIL', 'exit status 254',
-                         out, extra)
-            self.assertEqual(res.verdicts[f's/{test}']['verdict'], want,
-                             (lines, extra))
+            e = self.judge('FAIL', lines, 'exit status 254', failed_by=extra)
+            self.assertEqual(e['verdict'], want, (lines, extra))
+
+
+class RegistryFile(unittest.TestCase):
+    TEXT = """
+# a comment
+[defaults]
+params = nested_vpid=Y nested_vpid_tags=8 ept=Y
+[set novpid]
+params = nested_vpid=N
+[set tags1-ept0]
+params = nested_vpid_tags=1 ept=0
+[set smp]
+params = ept=0
+cpus = 2
+[suite all]
+sets = novpid tags1-ept0
+\tsmp
+[suite two]
+sets = smp
+[a]
+suites = all
+skip = nested_vpid=N|nested_vpid_tags=1: "x y" z  # a comment
+skip = ept=N
+[b+w]
+suites = all two
+run = w b -n ${REGISTRY_TEST_N}
+limit = ${REGISTRY_TEST_N}
+name.k2 = b2
+[c]
+suites = all
+cpus = 2
+kernels = k1
+"""
+
+    def setUp(self):
+        self.reg = registry(self.TEXT)
+
+    def test_conditions(self):
+        skips = self.reg.expected_skips
+        self.assertEqual(skips('novpid', 'a', WHOLE), {'x y', 'z'})
+        self.assertEqual(skips('tags1-ept0', 'a', WHOLE), {'x y', 'z', WHOLE})
+        self.assertEqual(skips('smp', 'a', WHOLE), {WHOLE})
+        self.assertEqual(skips('novpid', 'b+w', WHOLE), set())
+
+    def test_plan(self):
+        with mock.patch.dict(os.environ, {'REGISTRY_TEST_N': '7'}):
+            plan = make_plan(self.reg, 'all', 'k1')
+            self.assertEqual([(t.name, t.cpus, t.limit, t.command)
+                              for t in plan],
+                             [('novpid/a', 1, 300, 'a'),
+                              ('novpid/b+w', 1, 7, 'w b -n 7'),
+                              ('tags1-ept0/a', 1, 300, 'a'),
+                              ('tags1-ept0/b+w', 1, 7, 'w b -n 7'),
+                              ('smp/c', 2, 300, 'c')])
+            self.assertEqual([t.name for t in make_plan(self.reg, 'all',
+                                                        'k2')][-1],
+                             'tags1-ept0/b+w')
+        self.assertEqual(make_plan(self.reg, 'two', 'k1'), [])  # 1-CPU
+        with self.assertRaisesRegex(ValueError, 'REGISTRY_TEST_N'):
+            make_plan(self.reg, 'all', 'k1')
+
+    def test_errors(self):
+        with self.assertRaisesRegex(ValueError, 'no suite nope'):
+            self.reg.plan('nope', 'k1')
+        with self.assertRaisesRegex(ValueError, 'suite all: no set x'):
+            registry('[suite all]\nsets = x\n')
+        with self.assertRaisesRegex(ValueError, 'a: no suite x'):
+            registry('[a]\nsuites = x\n')
+        with self.assertRaisesRegex(ValueError, ':2: .* is no "key'):
+            registry('[a]\nnonsense\n')
+
+    def test_command_line(self):
+        with tempfile.NamedTemporaryFile('w', suffix='.cfg') as f:
+            f.write(self.TEXT)
+            f.flush()
+
+            def ask(*words):
+                return subprocess.run(
+                    [sys.executable, REGISTRY_PY, f.name, *words],
+                    check=True, capture_output=True, text=True).stdout
+            self.assertEqual(ask('programs'), 'a w b c\n')
+            self.assertEqual(ask('renames', 'k2'), 'b+w:b2\n')
+            self.assertEqual(ask('sets', 'all'),
+                             'novpid 1 nested_vpid=N\n'
+                             'tags1-ept0 1 nested_vpid_tags=1 ept=0\n'
+                             'smp 2 ept=0\n')
 
 
 class Lanes(unittest.TestCase):
