@@ -19,7 +19,15 @@
 #   _BUILD_IN     where modules are built: "host", or a Debian suite for a
 #                 chroot of that suite (build/chroot/SUITE), so that they
 #                 are built with the compiler Debian built the kernel with
-KERNELS = 6.12-deb12 6.12-deb13 7.3-deb13
+#   _CHECK        what make check runs for it after its build: make
+#                 targets (scripts/check.py's stage kinds: vm-test,
+#                 l1-linux, harness-check, run, unit, fuzz, coverage,
+#                 lint, deb-test), as much as fits into CI's 90 minutes
+#   _CHECK_FULL   what make check-full runs for it besides (series-check)
+#
+# Adding a kernel: a block below, its name in KERNELS, and its series in
+# patches/BASE/ (Documentation/kernels.md).
+KERNELS = 6.12-deb12 7.3-deb13 6.12-deb13
 DEFAULT_KERNEL = 6.12-deb12
 DEBIAN_MIRROR = http://deb.debian.org/debian
 DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
@@ -33,6 +41,8 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 6.12-deb12_SERIES = patches/6.12
 6.12-deb12_CMDLINE =
 6.12-deb12_BUILD_IN = host
+6.12-deb12_CHECK = vm-test l1-linux harness-check unit fuzz coverage lint deb-test
+6.12-deb12_CHECK_FULL = series-check
 
 # Debian 13 (trixie): 6.12 built with gcc-14 against trixie's glibc.
 6.12-deb13_SUITES = trixie trixie-security
@@ -43,6 +53,9 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 6.12-deb13_SERIES = patches/6.12
 6.12-deb13_CMDLINE =
 6.12-deb13_BUILD_IN = trixie
+# Its modules built with gcc-14 and booted under its own kernel.
+6.12-deb13_CHECK = run
+6.12-deb13_CHECK_FULL =
 
 # Debian 13's backport of 7.3 (upstream's current base), gcc-14. Its
 # image comes in pieces: config in linux-base, vmlinuz in
@@ -57,6 +70,8 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 7.3-deb13_SERIES = patches/7.3
 7.3-deb13_CMDLINE = noxsave
 7.3-deb13_BUILD_IN = trixie
+7.3-deb13_CHECK = vm-test unit lint deb-test
+7.3-deb13_CHECK_FULL = series-check
 
 # What the emulated machine's CD holds besides the kernel: the current
 # version of each in the kernel's suites.

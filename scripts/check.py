@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """make check: every stage that proves the project, run side by side.
 
-The stages are STAGES below, the one place that says what make check
-(and make check-full) runs.  Each is a make invocation for one kernel
-that writes its own log, build/check/NAME.log.  A stage starts once
-the stages it needs have passed; the kernel's build stage comes first,
-so that the others never build (VM_DEPS= and make -o), and two of them
+What make check (and make check-full) runs for a kernel is its _CHECK
+(and _CHECK_FULL) in config.mk, which make passes here; stages() makes
+the stages of them.  Each is a make invocation for one kernel that
+writes its own log, build/check/NAME.log.  A stage starts once the
+stages it needs have passed; the kernel's build stage comes first, so
+that the others never build (VM_DEPS= and make -o), and two of them
 never write the same files.
 
 Two things run at a time, one per core: an emulated machine (Bochs uses
@@ -69,7 +70,7 @@ def build(kernel, needs=()):
                  needs, built=False)
 
 
-def matrix(kernel):
+def lanes(kernel):
     """vm-test of KERNEL in LANES stages, one lane of the sets each."""
     return [Stage(f'vm-test {kernel} lane {i}', kernel,
                   ['vm-test', f'VM_LANE={i}/{LANES}', 'VM_JOBS=1',
@@ -79,42 +80,57 @@ def matrix(kernel):
             for i in range(1, LANES + 1)]
 
 
-K612, K612D13, K73 = '6.12-deb12', '6.12-deb13', '7.3-deb13'
+# The kinds of stage a kernel's _CHECK and _CHECK_FULL in config.mk may
+# name: make targets, and what they need to know.  In order of priority:
+# within each kind (emulator or build), the first stage ready starts.
+EMULATOR_KINDS = {
+    'vm-test': None,    # lanes()
+    # make check's short run of Linux KVM as L1.
+    'l1-linux': (['l1-linux', 'L1_SUITE=l1-linux-short', 'VM_JOBS=1'],
+                 'vm/l1-linux-short'),
+    'harness-check': (['harness-check'], None),
+    'run': (['run', 'VM_JOBS=1'], 'vm/run'),
+}
+BUILD_KINDS = ['unit', 'fuzz', 'coverage', 'lint', 'deb-test',
+               'series-check']
 
-# In order of priority: the first stage ready of the kind wanted starts.
-STAGES = [
-    build(K612),
-    build(K73),
-    *matrix(K612),
-    *matrix(K73),
-    Stage('l1-linux 6.12-deb12', K612,
-          ['l1-linux', 'L1_SUITE=l1-linux-short', 'VM_JOBS=1'],
-          [f'build {K612}'], emulator=True,
-          results=f'build/{K612}/vm/l1-linux-short'),
-    Stage('harness-check 6.12-deb12', K612, ['harness-check'],
-          [f'build {K612}'], emulator=True),
-    # Debian 13's 6.12: modules built with gcc-14 in the trixie chroot,
-    # which the 7.3 build made.
-    build(K612D13, [f'build {K73}']),
-    Stage('run 6.12-deb13', K612D13, ['run', 'VM_JOBS=1'],
-          [f'build {K612D13}'], emulator=True,
-          results=f'build/{K612D13}/vm/run'),
-    Stage('unit 6.12-deb12', K612, ['unit', 'fuzz', 'coverage'],
-          [f'build {K612}']),
-    Stage('lint 6.12-deb12', K612, ['lint'], [f'build {K612}']),
-    Stage('deb-test 6.12-deb12', K612, ['deb-test'], [f'build {K612}']),
-    Stage('unit 7.3-deb13', K73, ['unit'], [f'build {K73}']),
-    Stage('lint 7.3-deb13', K73, ['lint'], [f'build {K73}']),
-    # After 6.12's: both make build/deb.
-    Stage('deb-test 7.3-deb13', K73, ['deb-test'],
-          [f'build {K73}', f'deb-test {K612}']),
-]
 
-# make check-full: make check and what does not fit into CI's budget.
-FULL = [
-    Stage(f'series-check {k}', k, ['series-check'], [f'build {k}'])
-    for k in (K612, K73)
-]
+def stages(kernels, full):
+    """make check's stages for KERNELS: [(kernel, build_in, check,
+    check_full)], config.mk's fields, which make passes."""
+    out = []
+    last_in = {}        # build_in -> the last build made there
+    for k, build_in, _, _ in kernels:
+        # Builds in the same Debian chroot one after the other: the
+        # first makes it.
+        needs = [last_in[build_in]] if build_in in last_in else []
+        out.append(build(k, needs))
+        if build_in != 'host':
+            last_in[build_in] = f'build {k}'
+    wanted = [(k, kind) for k, _, check, more in kernels
+              for kind in check + (more if full else [])]
+    unknown = [kind for _, kind in wanted
+               if kind not in EMULATOR_KINDS and kind not in BUILD_KINDS]
+    if unknown:
+        raise SystemExit(f'check: no stage kind {unknown[0]}; one of '
+                         f'{" ".join(list(EMULATOR_KINDS) + BUILD_KINDS)}')
+    for kind, spec in EMULATOR_KINDS.items():
+        for k in [k for k, w in wanted if w == kind]:
+            if spec is None:
+                out += lanes(k)
+                continue
+            targets, results = spec
+            out.append(Stage(f'{kind} {k}', k, targets, [f'build {k}'],
+                             emulator=True,
+                             results=results and f'build/{k}/{results}'))
+    last_deb = []       # build/deb is shared: one deb-test at a time
+    for kind in BUILD_KINDS:
+        for k in [k for k, w in wanted if w == kind]:
+            needs = [f'build {k}'] + (last_deb if kind == 'deb-test' else [])
+            out.append(Stage(f'{kind} {k}', k, [kind], needs))
+            if kind == 'deb-test':
+                last_deb = [f'deb-test {k}']
+    return out
 
 
 def fmt_time(s):
@@ -278,23 +294,32 @@ def summary(stages, total):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('kernels', nargs='+', metavar='KERNEL:BUILD_IN:CHECK:FULL',
+                    help="a kernel of config.mk, where it is built, and "
+                    "its _CHECK and _CHECK_FULL (stage kinds, comma "
+                    "between them)")
     ap.add_argument('--full', action='store_true',
-                    help='make check-full: also the stages of FULL')
+                    help="make check-full: also the kernels' _CHECK_FULL")
     ap.add_argument('--only', help='the stages whose name contains this '
                     '(and the stages they need)')
     ap.add_argument('--status', type=int, default=60,
                     help='seconds between two status reports')
     args = ap.parse_args()
-    stages = STAGES + (FULL if args.full else [])
+    kernels = []
+    for arg in args.kernels:
+        k, build_in, check, more = arg.split(':')
+        kernels.append((k, build_in, [w for w in check.split(',') if w],
+                        [w for w in more.split(',') if w]))
+    todo = stages(kernels, args.full)
     if args.only:
-        names = {s.name: s for s in stages}
-        keep = [s.name for s in stages if args.only in s.name]
+        names = {s.name: s for s in todo}
+        keep = [s.name for s in todo if args.only in s.name]
         for name in keep:
             keep += [n for n in names[name].needs if n not in keep]
-        stages = [s for s in stages if s.name in keep]
-    sched = Scheduler(stages, os.cpu_count() or 2)
+        todo = [s for s in todo if s.name in keep]
+    sched = Scheduler(todo, os.cpu_count() or 2)
     sched.run(args.status)
-    return summary(stages, time.monotonic() - sched.start)
+    return summary(todo, time.monotonic() - sched.start)
 
 
 if __name__ == '__main__':

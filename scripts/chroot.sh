@@ -3,18 +3,17 @@
 # another compiler (and C library) than the machine's: made once with
 # debootstrap from Debian's archive and kept in build/chroot/SUITE.
 #
-# usage: chroot.sh SUITE run CMD...   run CMD in the chroot, in the current
+# usage: [DEBIAN_MIRROR=URL] chroot.sh SUITE run CMD...   run CMD in the chroot, in the current
 #                                     directory, which is bind-mounted at
 #                                     the same path; makes the chroot first
 #                                     if it is missing or out of date
 #        chroot.sh SUITE make         only make it
 #
-# Needs root (debootstrap, chroot, mounts). The mounts live in a private
+# DEBIAN_MIRROR (config.mk's; kmake.sh passes it from versions.env) is
+# where debootstrap fetches from. Needs root (debootstrap, chroot, mounts). The mounts live in a private
 # mount namespace (unshare -m), so they vanish with CMD, whatever happens.
 set -euo pipefail
 
-# shellcheck source=scripts/lib.sh
-. scripts/lib.sh
 suite=$1 cmd=$2
 shift 2
 root=$(realpath -m "build/chroot/$suite")
@@ -24,7 +23,8 @@ die() { echo "chroot: error: $*" >&2; exit 1; }
 # sparse need; the compiler is the suite's default gcc, which modules.sh
 # checks against the kernel's CONFIG_CC_VERSION_TEXT.
 pkgs=gcc,make,bc,flex,bison,libelf-dev,libssl-dev,cpio,xz-utils,kmod,python3,dwarves,sparse,uuid-dev
-stamp="$suite $(config_value DEBIAN_MIRROR) $pkgs"
+mirror=${DEBIAN_MIRROR:?chroot: DEBIAN_MIRROR is not set}
+stamp="$suite $mirror $pkgs"
 
 make_chroot() {
 	if [ -f "$root/.chroot-stamp" ] && [ "$(cat "$root/.chroot-stamp")" = "$stamp" ]; then
@@ -36,7 +36,7 @@ make_chroot() {
 	mkdir -p "${root%/*}"
 	rm -rf "$root.tmp"
 	debootstrap --variant=minbase --include="$pkgs" "$suite" "$root.tmp" \
-		"$(config_value DEBIAN_MIRROR)" > "$root.log" 2>&1 ||
+		"$mirror" > "$root.log" 2>&1 ||
 		die "debootstrap $suite failed; see $root.log"
 	echo "$stamp" > "$root.tmp/.chroot-stamp"
 	rm -rf "$root"

@@ -22,9 +22,13 @@ say() { echo "deb-test: $*"; }
 . "$cache/versions.env"
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mounts)"
 
-suites=$(config_value "${KERNEL}_SUITES")
+suites=$KERNEL_SUITES
+# What the package says it supports: the bases of every series
+# (versions.env's BASES, from config.mk), "6.12.y 7.3.y".
+supported=$(for b in $BASES; do printf '%s.y ' "$b"; done)
+supported=${supported% }
 suite=${suites%% *}
-mirror=$(config_value DEBIAN_MIRROR)
+mirror=$DEBIAN_MIRROR
 pristine=$out/$suite-minbase.tar
 root=$out/root
 if [ ! -f "$pristine" ]; then
@@ -42,7 +46,7 @@ rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xf "$pristine"
 : > "$root/etc/apt/sources.list"
 for s in $suites; do
 	case $s in
-	*-security) m=$(config_value DEBIAN_SECURITY_MIRROR) ;;
+	*-security) m=$DEBIAN_SECURITY_MIRROR ;;
 	*) m=$mirror ;;
 	esac
 	echo "deb $m $s main" >> "$root/etc/apt/sources.list"
@@ -167,7 +171,7 @@ if [ -d "$root/usr/src/nested-vpid-$ver/patches/$other_base" ]; then
 	other_version=$(in_root "dpkg-query -W -f '\${Version}' linux-headers-$other")
 	why="linux-source-$other_base is not installed: apt install linux-source-$other_base=$other_version"
 else
-	why="no series for this kernel; this package supports 6.12.y 7.3.y"
+	why="no series for this kernel; this package supports $supported"
 fi
 why="nested-vpid: $other: $why; its stock KVM modules stay in use"
 grep -qxF "$why" <<< "$hook" || die "the hook does not say '$why'"
@@ -186,7 +190,7 @@ grep -qxF "$why" <<< "$trig" || die "the trigger does not say '$why'"
 # A kernel of a base with no series is refused by name.
 refused=$(in_root "/usr/src/nested-vpid-$ver/nested-vpid-build --check 6.1.0-99-amd64" 2>&1) &&
 	die "nested-vpid-build --check accepts a 6.1 kernel"
-grep -q "no series for this kernel; this package supports 6.12.y 7.3.y" <<< "$refused" ||
+grep -qF "no series for this kernel; this package supports $supported" <<< "$refused" ||
 	die "the refusal of a 6.1 kernel does not say what is supported: $refused"
 say "a 6.1 kernel is refused: $refused"
 

@@ -16,10 +16,29 @@ die() { echo "deb: error: $*" >&2; exit 1; }
 version=0.1.$(git rev-list --count HEAD 2>/dev/null) ||
 	die "the package's version comes from git: build it in the repository"
 root=$out/root
+# The bases of the series (6.12 7.3), as the package names them.
+bases=()
+for dir; do
+	bases+=("$(basename "$dir")")
+done
+join() { # SEPARATOR WORD...: the words with SEPARATOR between them
+	local sep=$1 out=$2
+	shift 2
+	for w; do
+		out+="$sep$w"
+	done
+	echo "$out"
+}
+sources=$(join ' | ' "${bases[@]/#/linux-source-}")
+sources_or=$(join ' or ' "${bases[@]/#/linux-source-}")
+series=$(join ', ' "${bases[@]/%/.y}")
 # versioned FILE DEST [MODE]: FILE with this package's version for
-# @VERSION@.
+# @VERSION@, and for @SOURCES@, @SOURCES_OR@ and @BASES@ the bases'
+# source packages ("linux-source-6.12 | linux-source-7.3", with "or") and
+# the bases ("6.12.y, 7.3.y").
 versioned() {
-	sed "s/@VERSION@/$version/" "$1" > "$2"
+	sed -e "s/@VERSION@/$version/" -e "s/@SOURCES@/$sources/" \
+	    -e "s/@SOURCES_OR@/$sources_or/" -e "s/@BASES@/$series/" "$1" > "$2"
 	chmod "${3:-644}" "$2"
 }
 src=$root/usr/src/nested-vpid-$version

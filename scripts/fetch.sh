@@ -1,9 +1,14 @@
 #!/bin/bash
 # Download the Debian packages that config.mk pins for KERNEL into CACHE
 # and record what was fetched in CACHE/versions.env, which every later
-# stage reads.
+# stage reads: the kernel's fields, the mirrors and the bases of every
+# series included, so that no script but make reads config.mk.
 #
 # usage: fetch.sh KERNEL CACHE
+# with config.mk's fields of KERNEL in PIN_SUITES, PIN_SOURCE_PKG,
+# PIN_DEB_VERSION, PIN_RELEASE, PIN_IMAGE_PKGS, PIN_SERIES, PIN_CMDLINE,
+# PIN_BUILD_IN, and DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR, CD_PACKAGES,
+# BASES in the environment (make fetch passes them).
 #
 # apt runs with a configuration of its own in CACHE/../apt (the kernel's
 # suites, its own lists and download cache), so the machine's apt sources
@@ -15,15 +20,14 @@ set -euo pipefail
 kernel=$1 cache=$2
 die() { echo "fetch: error: $*" >&2; exit 1; }
 
-case " $(config_value KERNELS) " in
-*" $kernel "*) ;;
-*) die "no kernel '$kernel' in config.mk; KERNEL= one of: $(config_value KERNELS)";;
-esac
-kv() { config_value "${kernel}_$1"; }
-suites=$(kv SUITES) src=$(kv SOURCE_PKG) series=$(kv SERIES) build_in=$(kv BUILD_IN)
-image_patterns=$(kv IMAGE_PKGS) cmdline=$(kv CMDLINE)
-pinned_version=$(kv DEB_VERSION) pinned_release=$(kv RELEASE)
-cd_pkgs=$(config_value CD_PACKAGES)
+for v in PIN_SUITES PIN_SOURCE_PKG PIN_DEB_VERSION PIN_RELEASE PIN_IMAGE_PKGS \
+	 PIN_SERIES PIN_BUILD_IN DEBIAN_MIRROR DEBIAN_SECURITY_MIRROR CD_PACKAGES BASES; do
+	[ -n "${!v:-}" ] || die "$v is not set: run 'make KERNEL=$kernel fetch'"
+done
+suites=$PIN_SUITES src=$PIN_SOURCE_PKG series=$PIN_SERIES build_in=$PIN_BUILD_IN
+image_patterns=$PIN_IMAGE_PKGS cmdline=${PIN_CMDLINE:-}
+pinned_version=$PIN_DEB_VERSION pinned_release=$PIN_RELEASE
+cd_pkgs=$CD_PACKAGES
 mkdir -p "$cache"
 cache=$(realpath "$cache")
 apt=$(realpath -m "$cache/../apt")
@@ -32,8 +36,8 @@ apt=$(realpath -m "$cache/../apt")
 mkdir -p "$apt/lists/partial" "$apt/archives/partial"
 for s in $suites; do
 	case $s in
-	*-security) echo "deb $(config_value DEBIAN_SECURITY_MIRROR) $s main";;
-	*) echo "deb $(config_value DEBIAN_MIRROR) $s main";;
+	*-security) echo "deb $DEBIAN_SECURITY_MIRROR $s main";;
+	*) echo "deb $DEBIAN_MIRROR $s main";;
 	esac
 done > "$apt/sources.list"
 aptopts=(-o Dir::Etc::SourceList="$apt/sources.list"
@@ -107,6 +111,7 @@ rm -f apt.err
 
 cat > versions.env.tmp <<-ENV
 KERNEL=$kernel
+KERNEL_SUITES="$suites"
 KERNEL_SOURCE_PKG=$src
 KERNEL_DEB_VERSION=$version
 KERNEL_RELEASE=$release
@@ -115,6 +120,9 @@ KERNEL_BUILD_IN=$build_in
 KERNEL_IMAGE_PKGS="$image"
 KERNEL_CMDLINE="$cmdline"
 CD_PACKAGES="$cd_pkgs"
+DEBIAN_MIRROR=$DEBIAN_MIRROR
+DEBIAN_SECURITY_MIRROR=$DEBIAN_SECURITY_MIRROR
+BASES="$BASES"
 ENV
 mv versions.env.tmp versions.env
 echo "fetch: kernel $version ($release) in $cache"

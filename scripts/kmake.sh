@@ -20,7 +20,8 @@ config=$(image_file "$cache/../image" "$KERNEL_RELEASE" config) ||
 	die "no config of $KERNEL_RELEASE unpacked; run 'make modules'"
 cc_text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$config")
 build_env=()
-[ "$KERNEL_BUILD_IN" = host ] || build_env=(scripts/chroot.sh "$KERNEL_BUILD_IN" run)
+[ "$KERNEL_BUILD_IN" = host ] ||
+	build_env=(env DEBIAN_MIRROR="$DEBIAN_MIRROR" scripts/chroot.sh "$KERNEL_BUILD_IN" run)
 if [ "${1:-}" = --cc-version ]; then
 	"${build_env[@]}" "${cc_text%% *}" --version | sed -n 1p
 	exit

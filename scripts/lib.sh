@@ -11,12 +11,6 @@ read_list() {
 	    -e 's/ $//' -e '/^$/d' "$1"
 }
 
-# config_value NAME: NAME's value in config.mk, the one place where the
-# Debian packages we build from are pinned.
-config_value() {
-	sed -n "s/^$1[[:space:]]*=[[:space:]]*//p" config.mk
-}
-
 # built_kernels BUILD: "KERNEL RELEASE" for each kernel whose modules
 # were built in BUILD (build/KERNEL/modules, release from its versions.env).
 built_kernels() {
