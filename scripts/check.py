@@ -44,9 +44,8 @@ class Stage:
 
     def __init__(self, name, kernel, targets, needs=(), emulator=False,
                  results=None, built=True):
-        self.name, self.kernel, self.targets = name, kernel, targets
-        self.needs, self.emulator = list(needs), emulator
-        self.results = results
+        self.name, self.needs = name, list(needs)
+        self.emulator, self.results = emulator, results
         self.cmd = (['make', '-s', f'KERNEL={kernel}'] +
                     (BUILT if built else []) + targets)
         self.log = os.path.join(OUT, name.replace(' ', '-') + '.log')
