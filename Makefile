@@ -35,9 +35,9 @@ VM_JOBS		?= $(shell nproc)
 # What a run on the emulated machine builds first; make check's stages
 # (scripts/check.py) build once per kernel and pass VM_DEPS= .
 VM_DEPS		?= modules selftests
-# VM_LANE=I/N runs only the I-th of the N lanes that VM_JOBS=N would
-# run side by side (make check runs each lane as a stage of its own).
-VM_LANE		?=
+# VM_CPUS=N runs only the sets of the N-CPU machine (make check runs
+# each machine's sets as a stage of its own: one boot each).
+VM_CPUS		?=
 # Where make vm-SUITE keeps its logs (serial.N.log, bochs.N.log) and
 # results.json: $(VM)/SUITE unless VM_OUT says otherwise.
 VM_OUT		?=
@@ -74,7 +74,7 @@ kselftest_bin	= $(call kselftest_path,$(call kselftest_name,$(1)))
 
 VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  --stall $(VM_STALL) --registry $(VM_REGISTRY) --kernel $(KERNEL) \
-		  --jobs $(VM_JOBS) $(if $(VM_LANE),--lane $(VM_LANE)) \
+		  --jobs $(VM_JOBS) $(if $(VM_CPUS),--cpus $(VM_CPUS)) \
 		  $(if $(VM_SHOW),--show '$(VM_SHOW)')
 VM_IMAGE	= scripts/vm-image.sh $(CACHE) $(TREE) $(MODULES) $(SELFTESTS)
 

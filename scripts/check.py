@@ -12,9 +12,9 @@ never write the same files.
 Two things run at a time, one per core: an emulated machine (Bochs uses
 one core) or a build (make -j2).  While both kinds have a stage ready,
 one of each runs, so that builds go on beside the long emulator runs; a
-matrix is split into two lanes (vm-run --lane) that are stages of their
-own.  A stage that fails does not stop the others: every stage whose
-needs passed runs, and the summary names each failure with its log.
+matrix is a stage per machine (vm-run --cpus), one boot each.  A stage
+that fails does not stop the others: every stage whose needs passed
+runs, and the summary names each failure with its log.
 
 The summary counts each test of the emulated runs (their results.json)
 and each other stage as one test, and ends with the plain line
@@ -31,7 +31,6 @@ import time
 OUT = 'build/check'
 BUILT = ['-o', 'deps', '-o', 'fetch', '-o', 'tree', '-o', 'modules',
          '-o', 'selftests', 'VM_DEPS=']
-LANES = 2       # a matrix runs in this many lanes
 
 
 class Stage:
@@ -69,21 +68,31 @@ def build(kernel, needs=()):
                  needs, built=False)
 
 
-def lanes(kernel):
-    """vm-test of KERNEL in LANES stages, one lane of the sets each."""
-    return [Stage(f'vm-test {kernel} lane {i}', kernel,
-                  ['vm-test', f'VM_LANE={i}/{LANES}', 'VM_JOBS=1',
-                   f'VM_OUT=build/{kernel}/vm/test-lane{i}'],
+def machines():
+    """The CPU counts of the machines of vm-test's sets (the registry's
+    suite test)."""
+    out = subprocess.run(['scripts/vmrun/registry.py', 'vm/tests.cfg',
+                          'sets', 'test'], check=True, capture_output=True,
+                         text=True).stdout
+    return sorted({int(line.split()[1]) for line in out.splitlines()})
+
+
+def matrix(kernel):
+    """vm-test of KERNEL as one stage per machine: each boots once (a
+    boot costs about a minute of a core, as much as a set's tests)."""
+    return [Stage(f'vm-test {kernel} {n}-CPU', kernel,
+                  ['vm-test', f'VM_CPUS={n}', 'VM_JOBS=1',
+                   f'VM_OUT=build/{kernel}/vm/test-{n}cpu'],
                   [f'build {kernel}'], emulator=True,
-                  results=f'build/{kernel}/vm/test-lane{i}')
-            for i in range(1, LANES + 1)]
+                  results=f'build/{kernel}/vm/test-{n}cpu')
+            for n in machines()]
 
 
 # The kinds of stage a kernel's _CHECK and _CHECK_FULL in config.mk may
 # name: make targets, and what they need to know.  In order of priority:
 # within each kind (emulator or build), the first stage ready starts.
 EMULATOR_KINDS = {
-    'vm-test': None,    # lanes()
+    'vm-test': None,    # matrix()
     # make check's short run of Linux KVM as L1.
     'l1-linux': (['l1-linux', 'L1_SUITE=l1-linux-short', 'VM_JOBS=1'],
                  'vm/l1-linux-short'),
@@ -116,7 +125,7 @@ def stages(kernels, full):
     for kind, spec in EMULATOR_KINDS.items():
         for k in [k for k, w in wanted if w == kind]:
             if spec is None:
-                out += lanes(k)
+                out += matrix(k)
                 continue
             targets, results = spec
             out.append(Stage(f'{kind} {k}', k, targets, [f'build {k}'],

@@ -30,8 +30,8 @@ def main():
     ap.add_argument('--jobs', type=int, default=1,
                     help='emulated machines booted at the same time, each '
                     'running its share of the parameter sets')
-    ap.add_argument('--lane', help='I/N: run only the I-th of N lanes '
-                    '(the sets --jobs N would give lane I), in one process')
+    ap.add_argument('--cpus', type=int,
+                    help="only the sets of the machine with this many CPUs")
     ap.add_argument('--wall', type=int, default=3000,
                     help='limit for the whole run, seconds')
     ap.add_argument('image', nargs='+',

@@ -252,19 +252,16 @@ def run(args):
     sets = list(registry.suites[args.suite])
     results = Results(Skips(registry), EmulatorFaults(registry), sets)
     deadline = time.monotonic() + args.wall
-    if args.lane:
-        i, n = (int(x) for x in args.lane.split('/'))
-        split = lanes(todo, n)[i - 1:i]
-        sets = [s for s in sets if any(t.set == s for t in split[0])]
-    else:
-        split = lanes(todo, args.jobs)
+    if args.cpus:
+        todo = [t for t in todo if t.cpus == args.cpus]
+        sets = [s for s in sets if registry.sets[s].cpus == args.cpus]
+    split = lanes(todo, args.jobs)
     log(f'vm-run: suite {args.suite}: {len(todo)} tests in {len(sets)} '
         f'parameter sets, '
         f'{len(split)} emulator(s) at a time; logs in {args.out}')
     numbers = itertools.count(1)
-    first = int(args.lane.split('/')[0]) if args.lane else 1
     threads = [threading.Thread(target=run_lane,
-                                args=(args, first + i, lane, results,
+                                args=(args, i + 1, lane, results,
                                       deadline, numbers))
                for i, lane in enumerate(split)]
     for t in threads:

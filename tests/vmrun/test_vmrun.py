@@ -89,7 +89,7 @@ def args(out, registry, suite, jobs=1):
     return types.SimpleNamespace(
         registry=fixture(registry), suite=suite, kernel='k', out=out,
         boot_timeout=300, stall=90, show=None, wall=3000, jobs=jobs,
-        lane=None, bochsrc=None, image=None)
+        cpus=None, bochsrc=None, image=None)
 
 
 def replay(logs, registry, suite):
