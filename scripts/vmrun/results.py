@@ -20,7 +20,8 @@ def log(msg):
 
 
 class Results:
-    def __init__(self, skips, emulator, sets=()):
+    def __init__(self, skips, emulator, sets=(), suite=None, kernel=None):
+        self.suite, self.kernel_name = suite, kernel
         self.skips = skips
         self.emulator = emulator
         self.sets = list(sets)  # the matrix's sets, in its order
@@ -105,10 +106,13 @@ class Results:
                              if where == e['name']]
         doc = {
             'format': FORMAT,
+            'suite': self.suite,
+            'kernel': self.kernel_name,
             'summary': self.summary(),
             'ok': not (self.count('FAIL') or self.errors or self.kernel),
             'errors': self.errors,
-            'kernel': [{'where': w, 'line': line} for w, line in self.kernel],
+            'kernel_lines': [{'where': w, 'line': line}
+                             for w, line in self.kernel],
             'boots': self.boots,
             'results': self.ordered(),
         }

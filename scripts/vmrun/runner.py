@@ -250,7 +250,8 @@ def run(args):
     registry = Registry(args.registry)
     todo = make_plan(registry, args.suite, args.kernel)
     sets = list(registry.suites[args.suite])
-    results = Results(Skips(registry), EmulatorFaults(registry), sets)
+    results = Results(Skips(registry), EmulatorFaults(registry), sets,
+                      args.suite, args.kernel)
     deadline = time.monotonic() + args.wall
     if args.cpus:
         todo = [t for t in todo if t.cpus == args.cpus]

@@ -133,6 +133,8 @@ class HarnessRun(unittest.TestCase):
         self.assertEqual(self.doc['summary'],
                          {'pass': 2, 'fail': 8, 'skip': 0, 'emul': 0})
         self.assertEqual(self.doc['errors'], [])
+        self.assertEqual((self.doc['suite'], self.doc['kernel']),
+                         ('harness', 'k'))
 
     def test_exit_status(self):
         self.verdict('harness_fail', 'FAIL', r'^exit status 1$')
@@ -158,14 +160,15 @@ class HarnessRun(unittest.TestCase):
                          r'^kernel: \[ *[0-9.]+\] WARNING: CPU: 0 PID: 1 at '
                          r'harness-check$')
         self.assertEqual(len(e['warnings']), 1)
-        self.assertEqual(self.doc['kernel'][0]['where'],
+        self.assertEqual(self.doc['kernel_lines'][0]['where'],
                          'harness/harness_warn')
 
     def test_warnings_before_init_are_not_judged(self):
         # Each recorded boot has the emulated CPU's WARNINGs before /init.
         self.assertTrue(all(k['where'] != '(early)'
-                            for k in self.doc['kernel']))
-        self.assertEqual(len(self.doc['kernel']), 2)  # the warn, the panic
+                            for k in self.doc['kernel_lines']))
+        # The warning and the panic's trace.
+        self.assertEqual(len(self.doc['kernel_lines']), 2)
 
     def test_leaked_vpids(self):
         self.verdict('harness_leak', 'FAIL',
