@@ -78,9 +78,9 @@ VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  $(if $(VM_SHOW),--show '$(VM_SHOW)')
 VM_IMAGE	= scripts/vm-image.sh $(CACHE) $(TREE) $(MODULES) $(SELFTESTS)
 
-# The benchmark's tables: in $(BUILD)/bench (make bench) or
-# $(BUILD)/bench-host (make bench-host); make run and make l1-linux put
-# theirs in $(BUILD)/run and $(BUILD)/l1-linux.
+# The benchmark's tables: in $(BUILD)/SUITE for make bench, run and
+# l1-linux (with_tables below), in $(BUILD)/bench-host for make
+# bench-host.
 BENCH_REPORT	= scripts/bench-report.py
 # The kernel release built: versions.env's (written by 'make fetch'),
 # config.mk's when nothing was fetched yet.
