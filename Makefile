@@ -155,6 +155,7 @@ FUZZ_SECONDS	?= 60
 TESTS_ARGS	= TREE=$(abspath $(TREE)) BUILD=$(abspath $(BUILD)/tests)
 unit: tree
 	@PYTHONPATH=scripts python3 -m unittest discover -s tests/vmrun
+	@python3 -m unittest discover -s tests/trace
 	@$(MAKE) -s -C tests unit $(TESTS_ARGS)
 fuzz: tree
 	@$(MAKE) -s -C tests fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) $(TESTS_ARGS)

@@ -54,12 +54,13 @@ for t in "${tests[@]}"; do
 	cp "$testdir/$t" "$root/tests/$t"
 done
 # A test may be a script (vm/guest/*) that runs a test binary with
-# arguments: copy the binaries it names as /tests/NAME too.
+# arguments, or an awk program beside it: copy the files it names as
+# /tests/NAME too.
 for t in "${tests[@]}"; do
 	[ "$(head -c 2 "$testdir/$t")" = '#!' ] || continue
 	while read -r dep; do
 		dep=${dep#/tests/}
-		[ -x "$testdir/$dep" ] || die "test $t runs $dep, which is not built in $testdir"
+		[ -f "$testdir/$dep" ] || die "test $t uses $dep, which is not in $testdir"
 		cp "$testdir/$dep" "$root/tests/$dep"
 	done < <(grep -o '/tests/[A-Za-z0-9_.-]*' "$testdir/$t" | sort -u)
 done
