@@ -33,8 +33,8 @@ VM_STALL	?= 90
 # the parameter sets (one per core; Bochs uses one).
 VM_JOBS		?= $(shell nproc)
 # What a run on the emulated machine builds first; make check's stages
-# (scripts/check.py) build once per kernel and pass VM_DEPS= .
-VM_DEPS		?= modules selftests
+# (scripts/check.py) build once and pass VM_DEPS= .
+VM_DEPS		?= modules selftests emulator
 # VM_CPUS=N runs only the sets of the N-CPU machine (make check runs
 # each machine's sets as a stage of its own: one boot each).
 VM_CPUS		?=
@@ -61,8 +61,12 @@ SCRIPTS		:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) vmx_caps
 BENCH_NAME	:= nested_vpid_bench
 GUEST_BINS	:= $(BENCH_NAME) nested_vpid_smp_test
 L1_PROGRAMS	:= $(shell sed -n 's/^L1_[A-Z]*=\([a-z0-9_,]*\)$$/\1/p' vm/l1/init | tr , ' ')
-KSELFTEST_NAMES	:= $(sort $(filter-out $(SCRIPTS),$(shell $(REGISTRY) programs)) \
+# The emulated CPU's own test (vm/tlb_model_test.c), built as a test of
+# the tree's kselftests (its architecture's directory, its library).
+MODEL_TEST	:= tlb_model_test
+KSELFTEST_NAMES	:= $(sort $(filter-out $(SCRIPTS) $(MODEL_TEST),$(shell $(REGISTRY) programs)) \
 		    $(GUEST_BINS) $(L1_PROGRAMS))
+KSELFTEST_ARCH	= $(if $(wildcard $(KSELFTEST)/x86_64),x86_64,x86)
 # A selftest's path in the selftests' tree: x86_64/NAME (6.12), x86/NAME
 # (7.3), or NAME for the tests of every architecture.
 kselftest_path	= $(foreach n,$(1),$(if $(wildcard $(KSELFTEST)/x86_64/$(n).c),x86_64/,$(if \
@@ -72,7 +76,9 @@ RENAMED		:= $(shell $(REGISTRY) renames $(KERNEL))
 kselftest_name	= $(or $(patsubst $(1):%,%,$(filter $(1):%,$(RENAMED))),$(1))
 kselftest_bin	= $(call kselftest_path,$(call kselftest_name,$(1)))
 
-VM_RUN		= scripts/vm-run.py --bochsrc vm/bochsrc --wall $(VM_WALL) \
+# The emulated machine, built by make emulator (config.mk's EMULATOR_*).
+EMULATOR	:= build/emulator
+VM_RUN		= scripts/vm-run.py --bochs $(EMULATOR)/bochs --bochsrc vm/bochsrc --wall $(VM_WALL) \
 		  --stall $(VM_STALL) --registry $(VM_REGISTRY) --kernel $(KERNEL) \
 		  --jobs $(VM_JOBS) $(if $(VM_CPUS),--cpus $(VM_CPUS)) \
 		  $(if $(VM_SHOW),--show '$(VM_SHOW)')
@@ -86,10 +92,10 @@ BENCH_REPORT	= scripts/bench-report.py
 # config.mk's when nothing was fetched yet.
 BUILT_RELEASE	= $(or $(shell sed -n 's/^KERNEL_RELEASE=//p' \
 		    $(CACHE)/versions.env 2>/dev/null),$($(KERNEL)_RELEASE))
-BENCH_WHERE	= Bochs 2.7 (tigerlake; emulated VMX), L0 kernel $(BUILT_RELEASE) \
+BENCH_WHERE	= Bochs $(EMULATOR_VERSION) with patches/bochs (tigerlake; emulated VMX), L0 kernel $(BUILT_RELEASE) \
 		  with the patched kvm modules
 
-.PHONY: all deps fetch tree modules selftests harness-check \
+.PHONY: all deps fetch emulator tree modules selftests harness-check \
 	unit fuzz coverage lint series-edit series-export series-check check check-full check-series \
 	run bench bench-host fuzz-l1 l1-linux deb deb-test \
 	install uninstall clean
@@ -111,6 +117,11 @@ fetch: deps
 		CD_PACKAGES='$(CD_PACKAGES)' BASES='$(BASES)' \
 		scripts/fetch.sh $(KERNEL) $(CACHE)
 
+EMULATOR_FIELDS	:= SUITE VERSION SHA256 PATCHES CONFIGURE
+emulator: deps
+	@$(foreach f,$(EMULATOR_FIELDS),EMULATOR_$(f)='$(EMULATOR_$(f))') \
+		DEBIAN_MIRROR='$(DEBIAN_MIRROR)' scripts/emulator.sh $(EMULATOR)
+
 tree: fetch
 	@scripts/tree.sh $(CACHE) $(TREE)
 
@@ -124,8 +135,13 @@ selftests: modules
 		OUTPUT=$(abspath $(KSELFTEST)) USERLDFLAGS=-static \
 		$(foreach n,$(KSELFTEST_NAMES),$(abspath $(KSELFTEST))/$(call kselftest_bin,$(n)))
 	@mkdir -p $(SELFTESTS)
+	@cp vm/$(MODEL_TEST).c $(KSELFTEST)/$(KSELFTEST_ARCH)/
+	@scripts/kmake.sh $(CACHE) $(TREE) -s -C $(KSELFTEST:$(TREE)/%=%) \
+		OUTPUT=$(abspath $(KSELFTEST)) USERLDFLAGS=-static \
+		TEST_GEN_PROGS_$(KSELFTEST_ARCH)=$(KSELFTEST_ARCH)/$(MODEL_TEST) \
+		$(abspath $(KSELFTEST))/$(KSELFTEST_ARCH)/$(MODEL_TEST)
 	@$(foreach n,$(KSELFTEST_NAMES),cp $(KSELFTEST)/$(call kselftest_bin,$(n)) $(SELFTESTS)/$(n) &&) \
-		cp vm/harness/* vm/guest/* $(SELFTESTS)/
+		cp $(KSELFTEST)/$(KSELFTEST_ARCH)/$(MODEL_TEST) vm/harness/* vm/guest/* $(SELFTESTS)/
 	@$(CC) -Wall -Wextra -O2 -static -isystem $(TREE)/usr/include \
 		-o $(SELFTESTS)/vmx_caps vm/vmx_caps.c
 

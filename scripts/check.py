@@ -5,9 +5,9 @@ What make check (and make check-full) runs for a kernel is its _CHECK
 (and _CHECK_FULL) in config.mk, which make passes here; stages() makes
 the stages of them.  Each is a make invocation for one kernel that
 writes its own log, build/check/NAME.log.  A stage starts once the
-stages it needs have passed; the kernel's build stage comes first, so
-that the others never build (VM_DEPS= and make -o), and two of them
-never write the same files.
+stages it needs have passed; the emulator's build and the kernel's
+build stage come first, so that the others never build (VM_DEPS= and
+make -o), and two of them never write the same files.
 
 Two things run at a time, one per core: an emulated machine (Bochs uses
 one core) or a build (make -j2).  While both kinds have a stage ready,
@@ -30,7 +30,9 @@ import time
 
 OUT = 'build/check'
 BUILT = ['-o', 'deps', '-o', 'fetch', '-o', 'tree', '-o', 'modules',
-         '-o', 'selftests', 'VM_DEPS=']
+         '-o', 'selftests', '-o', 'emulator', 'VM_DEPS=']
+# The emulator's build, which every stage that boots it needs.
+EMULATOR = 'build emulator'
 
 
 class Stage:
@@ -83,7 +85,7 @@ def matrix(kernel):
     return [Stage(f'vm-test {kernel} {n}-CPU', kernel,
                   ['vm-test', f'VM_CPUS={n}', 'VM_JOBS=1',
                    f'VM_OUT=build/{kernel}/vm/test-{n}cpu'],
-                  [f'build {kernel}'], emulator=True,
+                  [f'build {kernel}', EMULATOR], emulator=True,
                   results=f'build/{kernel}/vm/test-{n}cpu')
             for n in machines()]
 
@@ -106,7 +108,7 @@ BUILD_KINDS = ['unit', 'fuzz', 'coverage', 'lint', 'deb-test',
 def stages(kernels, full):
     """make check's stages for KERNELS: [(kernel, build_in, check,
     check_full)], config.mk's fields, which make passes."""
-    out = []
+    out = [Stage(EMULATOR, kernels[0][0], ['emulator'], built=False)]
     last_in = {}        # build_in -> the last build made there
     for k, build_in, _, _ in kernels:
         # Builds in the same Debian chroot one after the other: the
@@ -128,8 +130,8 @@ def stages(kernels, full):
                 out += matrix(k)
                 continue
             targets, results = spec
-            out.append(Stage(f'{kind} {k}', k, targets, [f'build {k}'],
-                             emulator=True,
+            out.append(Stage(f'{kind} {k}', k, targets,
+                             [f'build {k}', EMULATOR], emulator=True,
                              results=results and f'build/{k}/{results}'))
     last_deb = []       # build/deb is shared: one deb-test at a time
     for kind in BUILD_KINDS:

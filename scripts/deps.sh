@@ -4,9 +4,9 @@
 set -euo pipefail
 
 pkgs=(build-essential bc flex bison libelf-dev libssl-dev libcap-dev cpio debootstrap
-      xz-utils zstd kmod rsync dwarves python3 xorriso bochs bochsbios
-      vgabios bochs-x qemu-system-x86 sparse clang llvm libclang-rt-14-dev
-      gnuplot-nox
+      xz-utils zstd kmod rsync dwarves python3 xorriso bochsbios
+      vgabios qemu-system-x86 sparse clang llvm libclang-rt-14-dev
+      gnuplot-nox busybox-static
       git ca-certificates shellcheck flake8 lintian)
 
 missing=()

@@ -40,14 +40,8 @@ for s in $suites; do
 	*) echo "deb $DEBIAN_MIRROR $s main";;
 	esac
 done > "$apt/sources.list"
-aptopts=(-o Dir::Etc::SourceList="$apt/sources.list"
-	 -o Dir::Etc::SourceParts=/dev/null -o Dir::Etc::Preferences=/dev/null
-	 -o Dir::Etc::PreferencesParts=/dev/null
-	 -o Dir::State::Lists="$apt/lists" -o Dir::State::status=/dev/null
-	 -o Dir::Cache="$apt" -o Dir::Cache::Archives="$apt/archives"
-	 -o APT::Sandbox::User="$(id -un)" -o Debug::NoLocking=1)
 versions() { # package -> the archive's versions of it, one per line
-	apt-cache "${aptopts[@]}" madison "$1" 2>/dev/null |
+	apt_in "$apt" apt-cache madison "$1" 2>/dev/null |
 		awk -F'|' '{gsub(/ /,"",$2); print $2}'
 }
 available() { # package version -> true if the archive has it
@@ -56,7 +50,7 @@ available() { # package version -> true if the archive has it
 
 # Refresh the lists when they are missing or lack the pinned kernel.
 if ! available "$src" "$pinned_version"; then
-	apt-get "${aptopts[@]}" update -qq >"$apt/update.log" 2>&1 ||
+	apt_in "$apt" apt-get update -qq >"$apt/update.log" 2>&1 ||
 		die "apt-get update for $suites failed: $(tail -n 1 "$apt/update.log")"
 fi
 
@@ -88,7 +82,7 @@ fetch() { # package version
 	fi
 	rm -f "${pkg}_"*.deb
 	echo "fetch: $pkg=$ver"
-	apt-get "${aptopts[@]}" download -q "$pkg=$ver" >/dev/null 2>apt.err ||
+	apt_in "$apt" apt-get download -q "$pkg=$ver" >/dev/null 2>apt.err ||
 		die "apt-get download $pkg=$ver failed: $(tail -n 1 apt.err)"
 	deb=$(ls "${pkg}_"*.deb)
 	{ [ "$(dpkg-deb -f "$deb" Package)" = "$pkg" ] &&
@@ -103,7 +97,7 @@ for pkg in $image; do
 done
 fetch "$(headers_pkg "$release")" "$version"
 for pkg in $cd_pkgs; do
-	ver=$(apt-cache "${aptopts[@]}" policy "$pkg" | awk '/Candidate:/ {print $2}')
+	ver=$(apt_in "$apt" apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
 	{ [ -n "$ver" ] && [ "$ver" != "(none)" ]; } || die "$pkg is not in $suites"
 	fetch "$pkg" "$ver"
 done

@@ -11,6 +11,21 @@ read_list() {
 	    -e 's/ $//' -e '/^$/d' "$1"
 }
 
+# apt_in DIR apt-get|apt-cache ARGS...: apt with a configuration of its
+# own in DIR: the sources of DIR/sources.list, its own lists and download
+# cache, so that the machine's apt sources are neither used nor changed,
+# and no root is needed.
+apt_in() {
+	_dir=$1 _cmd=$2
+	shift 2
+	"$_cmd" -o Dir::Etc::SourceList="$_dir/sources.list" \
+		-o Dir::Etc::SourceParts=/dev/null -o Dir::Etc::Preferences=/dev/null \
+		-o Dir::Etc::PreferencesParts=/dev/null \
+		-o Dir::State::Lists="$_dir/lists" -o Dir::State::status=/dev/null \
+		-o Dir::Cache="$_dir" -o Dir::Cache::Archives="$_dir/archives" \
+		-o APT::Sandbox::User="$(id -un)" -o Debug::NoLocking=1 "$@"
+}
+
 # built_kernels BUILD: "KERNEL RELEASE" for each kernel whose modules
 # were built in BUILD (build/KERNEL/modules, release from its versions.env).
 built_kernels() {

@@ -20,6 +20,8 @@ def main():
     ap.add_argument('--suite', required=True, help="the registry's suite")
     ap.add_argument('--kernel', required=True,
                     help='the kernel tested (for tests of some kernels)')
+    ap.add_argument('--bochs', required=True,
+                    help='the emulator binary (make emulator builds it)')
     ap.add_argument('--bochsrc', required=True)
     ap.add_argument('--out', required=True)
     ap.add_argument('--boot-timeout', type=int, default=300)

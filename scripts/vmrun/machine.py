@@ -23,14 +23,10 @@ class Boot:
         self.cpus = todo[0].cpus
         rcfile = self._bochsrc(args.bochsrc, iso, os.path.join(out,
                                                                f'bochsrc.{n}'))
-        # Debian's Bochs has its debugger built in: tell it to continue.
-        cmds = os.path.join(out, f'bochs.{lane}.cmds')
-        with open(cmds, 'w') as f:
-            f.write('c\nquit\n')
         open(self.serial, 'w').close()
         self.out = open(self.bochsout, 'w')
         self.proc = subprocess.Popen(
-            ['bochs', '-q', '-f', rcfile, '-rc', cmds],
+            [args.bochs, '-q', '-f', rcfile],
             stdin=subprocess.DEVNULL, stdout=self.out,
             stderr=subprocess.STDOUT, start_new_session=True)
         self.pos = 0

@@ -133,8 +133,8 @@ class Registry:
                 and (not t.kernels or kernel in t.kernels)]
 
     def expected_skips(self, set_name, test, whole):
-        """The SKIPs expected of TEST in SET: subtest names, and WHOLE
-        for the whole test."""
+        """The SKIPs expected of TEST in SET: subtest names, or {WHOLE}
+        for the whole test (whose subtests then do not run at all)."""
         t, s = self.tests.get(test), self.sets.get(set_name)
         if t is None or s is None:
             return set()
@@ -142,7 +142,7 @@ class Registry:
         for cond, subs in t.skips:
             if holds(cond, s.effective):
                 out.update(subs if subs is not None else [whole])
-        return out
+        return {whole} if whole in out else out
 
     def faults(self, test):
         t = self.tests.get(test)
