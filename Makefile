@@ -53,11 +53,11 @@ FUZZ_L1_SEED	:= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 endif
 export FUZZ_L1_SEED FUZZ_L1_PROGRAMS FUZZ_L1_LIMIT
 
-# The programs the tests run (scripts: vm/guest, vm/harness; vmx_caps is
-# built from vm/), and those that vm/guest's scripts run: the benchmark
-# and nested_vpid_smp_test, and those the L1 Linux of make l1-linux
-# runs, named in its /init.
-SCRIPTS		:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) vmx_caps
+# The programs the tests run (scripts: vm/guest, vm/harness; vmx_caps and
+# tlbstat are built from vm/), and those that vm/guest's scripts run: the
+# benchmark and nested_vpid_smp_test, and those the L1 Linux of make
+# l1-linux runs, named in its /init.
+SCRIPTS		:= $(notdir $(wildcard vm/harness/*) $(wildcard vm/guest/*)) vmx_caps tlbstat
 BENCH_NAME	:= nested_vpid_bench
 GUEST_BINS	:= $(BENCH_NAME) nested_vpid_smp_test
 L1_PROGRAMS	:= $(shell sed -n 's/^L1_[A-Z]*=\([a-z0-9_,]*\)$$/\1/p' vm/l1/init | tr , ' ')
@@ -142,8 +142,8 @@ selftests: modules
 		$(abspath $(KSELFTEST))/$(KSELFTEST_ARCH)/$(MODEL_TEST)
 	@$(foreach n,$(KSELFTEST_NAMES),cp $(KSELFTEST)/$(call kselftest_bin,$(n)) $(SELFTESTS)/$(n) &&) \
 		cp $(KSELFTEST)/$(KSELFTEST_ARCH)/$(MODEL_TEST) vm/harness/* vm/guest/* $(SELFTESTS)/
-	@$(CC) -Wall -Wextra -O2 -static -isystem $(TREE)/usr/include \
-		-o $(SELFTESTS)/vmx_caps vm/vmx_caps.c
+	@$(foreach p,vmx_caps tlbstat,$(CC) -Wall -Wextra -O2 -static \
+		-isystem $(TREE)/usr/include -o $(SELFTESTS)/$(p) vm/$(p).c &&) true
 
 # make vm-SUITE: a suite of the registry on the emulated machine (make
 # vm-test: the suite "test").

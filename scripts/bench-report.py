@@ -2,7 +2,10 @@
 """Tabulate nested_vpid_bench results: CSV, Markdown and a PNG chart.
 
 Reads the "BENCH key=value ..." records that nested_vpid_bench prints,
-and the "L1LINUX key=value ..." records of make l1-linux (Linux KVM as
+the "TLBWALK key=value ..." records of vm/guest/nested_vpid_tlb (the
+page walks of a round trip on the emulated CPU's TLB model, added to
+the BENCH row of the same set and workload), and the "L1LINUX
+key=value ..." records of make l1-linux (Linux KVM as
 L1 runs K VMs round-robin, N round trips in all, and what L0 counted
 for them: vm/guest/nested_vpid_l1_linux), either from an emulated run's
 results.json (vm-run writes each test's records there, with the set it
@@ -27,7 +30,8 @@ STATS = ('flushes', 'misses', 'evictions', 'fallbacks', 'l2_flushes',
          'root_loads', 'l2_enters')
 FIELDS = (['set', 'mode', 'workload', 'k', 'm', 'p', 'roundtrips', 'l1_vpid',
            'l1_inv', 'invs', 'hits'] + list(STATS) + ['recycled'] +
-          [s + '_per_1k' for s in STATS] + ['cycles_per_rt', 'wall_ms'])
+          [s + '_per_1k' for s in STATS] + ['cycles_per_rt', 'wall_ms'] +
+          ['walks_per_rt'])
 
 
 KINDS = ('BENCH', 'L1LINUX')
@@ -52,11 +56,15 @@ def records(path):
 
 
 def parse(paths):
-    """BENCH and L1LINUX records, in the order they were printed."""
-    rows = []
+    """BENCH and L1LINUX records, in the order they were printed, with
+    the page walks of the TLBWALK record of their set and workload."""
+    rows, walks = [], {}
     for path in paths:
         for set_name, rec in records(path):
             kind = rec.pop('kind')
+            if kind == 'TLBWALK':
+                walks[(set_name, label(rec))] = rec
+                continue
             if kind not in KINDS:
                 continue
             if kind == 'L1LINUX':
@@ -68,6 +76,10 @@ def parse(paths):
                 if s in rec:    # l2_enters: L1LINUX only
                     rec[s + '_per_1k'] = f'{int(rec[s]) * 1000 / rts:g}'
             rows.append(rec)
+    for rec in rows:
+        w = walks.get((rec['set'], label(rec)))
+        if w:
+            rec['walks_per_rt'] = w['walks_per_rt']
     return rows
 
 
@@ -138,6 +150,9 @@ TABLES = [
     ("L1's VM-Enters to L2 (nested_run) per 1000 round trips",
      lambda r: num(r['l2_enters_per_1k']) if 'l2_enters_per_1k' in r
      else '-'),
+    ('page walks per round trip in L1 and L2, on the emulated TLB model '
+     '(N and 2N round trips: the difference over N)',
+     lambda r: r.get('walks_per_rt', '-')),
     ('cycles per round trip as L1 sees them', lambda r: r['cycles_per_rt']),
     ('wall time of the run, ms', lambda r: r['wall_ms']),
 ]

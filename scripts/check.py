@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+from vmrun.registry import Registry
+
 OUT = 'build/check'
 BUILT = ['-o', 'deps', '-o', 'fetch', '-o', 'tree', '-o', 'modules',
          '-o', 'selftests', '-o', 'emulator', 'VM_DEPS=']
@@ -73,10 +75,8 @@ def build(kernel, needs=()):
 def machines():
     """The CPU counts of the machines of vm-test's sets (the registry's
     suite test)."""
-    out = subprocess.run(['scripts/vmrun/registry.py', 'vm/tests.cfg',
-                          'sets', 'test'], check=True, capture_output=True,
-                         text=True).stdout
-    return sorted({int(line.split()[1]) for line in out.splitlines()})
+    reg = Registry('vm/tests.cfg')
+    return sorted({reg.sets[name].cpus for name in reg.suites['test']})
 
 
 def matrix(kernel):
@@ -101,7 +101,9 @@ EMULATOR_KINDS = {
     'harness-check': (['harness-check'], None),
     'run': (['run', 'VM_JOBS=1'], 'vm/run'),
 }
-BUILD_KINDS = ['unit', 'fuzz', 'coverage', 'lint', 'deb-test',
+# deb-test first: the two run one after the other (build/deb), about 9
+# minutes each, the longest chain of builds.
+BUILD_KINDS = ['deb-test', 'unit', 'fuzz', 'coverage', 'lint',
                'series-check']
 
 

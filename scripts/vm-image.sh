@@ -31,8 +31,11 @@ ln -s busybox "$root/bin/sh"
 install -m 0755 vm/init "$root/init"
 cp "$plan" "$root/plan"
 stock=$(image_modules "$image" "$KERNEL_RELEASE") || die "the image has no modules"
-xz -dc "$stock/kernel/virt/lib/irqbypass.ko.xz" \
-	> "$root/lib/modules/irqbypass.ko"
+# kvm's dependency, and /dev/cpu/N/msr for tlbstat (the emulated CPU's
+# TLB counters).
+for ko in virt/lib/irqbypass arch/x86/kernel/msr; do
+	xz -dc "$stock/kernel/$ko.ko.xz" > "$root/lib/modules/${ko##*/}.ko"
+done
 for m in kvm kvm-intel; do
 	[ -f "$modules/$m.ko" ] || die "$modules/$m.ko missing; run 'make modules'"
 	strip --strip-debug -o "$root/lib/modules/$m.ko" "$modules/$m.ko"
