@@ -67,6 +67,9 @@ MODEL_TEST	:= tlb_model_test
 KSELFTEST_NAMES	:= $(sort $(filter-out $(SCRIPTS) $(MODEL_TEST),$(shell $(REGISTRY) programs)) \
 		    $(GUEST_BINS) $(L1_PROGRAMS))
 KSELFTEST_ARCH	= $(if $(wildcard $(KSELFTEST)/x86_64),x86_64,x86)
+# make in the selftests' tree, static programs into the tree itself.
+KSELFTEST_MAKE	= scripts/kmake.sh $(CACHE) $(TREE) -s -C $(KSELFTEST:$(TREE)/%=%) \
+		  OUTPUT=$(abspath $(KSELFTEST)) USERLDFLAGS=-static
 # A selftest's path in the selftests' tree: x86_64/NAME (6.12), x86/NAME
 # (7.3), or NAME for the tests of every architecture.
 kselftest_path	= $(foreach n,$(1),$(if $(wildcard $(KSELFTEST)/x86_64/$(n).c),x86_64/,$(if \
@@ -131,14 +134,11 @@ modules: tree
 selftests: modules
 	@echo "selftests: $(KSELFTEST_NAMES)"
 	@scripts/kmake.sh $(CACHE) $(TREE) -s headers >/dev/null
-	@scripts/kmake.sh $(CACHE) $(TREE) -s -C $(KSELFTEST:$(TREE)/%=%) \
-		OUTPUT=$(abspath $(KSELFTEST)) USERLDFLAGS=-static \
+	@$(KSELFTEST_MAKE) \
 		$(foreach n,$(KSELFTEST_NAMES),$(abspath $(KSELFTEST))/$(call kselftest_bin,$(n)))
 	@mkdir -p $(SELFTESTS)
 	@cp vm/$(MODEL_TEST).c $(KSELFTEST)/$(KSELFTEST_ARCH)/
-	@scripts/kmake.sh $(CACHE) $(TREE) -s -C $(KSELFTEST:$(TREE)/%=%) \
-		OUTPUT=$(abspath $(KSELFTEST)) USERLDFLAGS=-static \
-		TEST_GEN_PROGS_$(KSELFTEST_ARCH)=$(KSELFTEST_ARCH)/$(MODEL_TEST) \
+	@$(KSELFTEST_MAKE) TEST_GEN_PROGS_$(KSELFTEST_ARCH)=$(KSELFTEST_ARCH)/$(MODEL_TEST) \
 		$(abspath $(KSELFTEST))/$(KSELFTEST_ARCH)/$(MODEL_TEST)
 	@$(foreach n,$(KSELFTEST_NAMES),cp $(KSELFTEST)/$(call kselftest_bin,$(n)) $(SELFTESTS)/$(n) &&) \
 		cp $(KSELFTEST)/$(KSELFTEST_ARCH)/$(MODEL_TEST) vm/harness/* vm/guest/* $(SELFTESTS)/
