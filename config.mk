@@ -21,8 +21,9 @@
 #                 are built with the compiler Debian built the kernel with
 #   _CHECK        what make check runs for it after its build: make
 #                 targets (scripts/check.py's stage kinds: vm-test,
-#                 l1-linux, harness-check, run, unit, fuzz, coverage,
-#                 lint, deb-test), as much as fits into CI's 90 minutes
+#                 stock, l1-linux, harness-check, run, unit, fuzz,
+#                 coverage, lint, deb-test), as much as fits into CI's
+#                 90 minutes
 #   _CHECK_FULL   what make check-full runs for it besides (series-check)
 #
 # Adding a kernel: a block below, its name in KERNELS, and its series in
@@ -41,7 +42,7 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 6.12-deb12_SERIES = patches/6.12
 6.12-deb12_CMDLINE =
 6.12-deb12_BUILD_IN = host
-6.12-deb12_CHECK = vm-test l1-linux harness-check unit fuzz coverage lint deb-test
+6.12-deb12_CHECK = vm-test stock l1-linux harness-check unit fuzz coverage lint deb-test
 6.12-deb12_CHECK_FULL = series-check
 
 # Debian 13 (trixie): 6.12 built with gcc-14 against trixie's glibc.
@@ -69,7 +70,7 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 7.3-deb13_SERIES = patches/7.3
 7.3-deb13_CMDLINE =
 7.3-deb13_BUILD_IN = trixie
-7.3-deb13_CHECK = vm-test unit lint deb-test
+7.3-deb13_CHECK = vm-test stock unit lint deb-test
 7.3-deb13_CHECK_FULL = series-check
 
 # The emulated Intel machine: Bochs from Debian's source package, with

@@ -99,6 +99,8 @@ EMULATOR_KINDS = {
     'l1-linux': (['l1-linux', 'L1_SUITE=l1-linux-short', 'VM_JOBS=1'],
                  'vm/l1-linux-short'),
     'harness-check': (['harness-check'], None),
+    # The upstream tests and tlb_model_test on Debian's own modules.
+    'stock': (['vm-stock', 'VM_JOBS=1'], 'vm/stock'),
     'run': (['run', 'VM_JOBS=1'], 'vm/run'),
 }
 # deb-test first: the two run one after the other (build/deb), about 9

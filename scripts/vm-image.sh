@@ -36,9 +36,12 @@ stock=$(image_modules "$image" "$KERNEL_RELEASE") || die "the image has no modul
 for ko in virt/lib/irqbypass arch/x86/kernel/msr; do
 	xz -dc "$stock/kernel/$ko.ko.xz" > "$root/lib/modules/${ko##*/}.ko"
 done
+# Ours, and Debian's own in lib/modules/stock/ (the set "stock").
+mkdir "$root/lib/modules/stock"
 for m in kvm kvm-intel; do
 	[ -f "$modules/$m.ko" ] || die "$modules/$m.ko missing; run 'make modules'"
 	strip --strip-debug -o "$root/lib/modules/$m.ko" "$modules/$m.ko"
+	xz -dc "$stock/kernel/arch/x86/kvm/$m.ko.xz" > "$root/lib/modules/stock/$m.ko"
 done
 # The programs of each test's command (the plan's fourth field): its
 # first word, and each other word that names a program built in TESTDIR
