@@ -3,6 +3,7 @@
 #define _TEST_KSTUB_H
 
 #include <linux/bug.h>
+#include <linux/spinlock.h>	/* test_lock_count */
 
 /* Number of warnings fired so far; tests reset and compare it. */
 extern unsigned int test_warn_count;

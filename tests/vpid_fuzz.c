@@ -6,16 +6,19 @@
  * and checks every result against a reference model, an independent and
  * naive implementation of the same semantics: a list of vpid12 -> vpid02
  * mappings with use timestamps, the set of vpid02s the cache owns, the
- * owner of every VPID in the global space and the limit of that space.
- * The invariants are checked after every step; any difference aborts.
+ * extra tags that the other caches of its VM hold, the owner of every VPID
+ * in the global space and the limit of that space.  The invariants are
+ * checked after every step; any difference aborts.
  *
  * Input format: byte 0 chooses the VPID space for the input (space_arg(),
- * mostly a small one, so that the reserve and exhaustion are a few
- * allocations away), byte 1 how many VPIDs the harness takes before the
- * space is shrunk, so that some may lie above the limit; then each
- * operation is one byte (value modulo NR_OPS) followed by the argument
- * bytes it reads.  A missing byte reads as 0.  Every input ends with the
- * space empty and at its full size.
+ * mostly a small one, so that the reserves, the VM's quota and exhaustion
+ * are a few allocations away), byte 1 how many VPIDs the harness takes
+ * before the space is shrunk, so that some may lie above the limit; then
+ * each operation is one byte (value modulo NR_OPS) followed by the argument
+ * bytes it reads.  A missing byte reads as 0.  New operations go last in
+ * enum op, so that the operation bytes of older inputs (corpus/), all
+ * below their NR_OPS, keep their meaning.  Every input ends with the space
+ * empty and at its full size.
  */
 #include <errno.h>
 #include <limits.h>
@@ -36,7 +39,7 @@ enum owner { FREE, HELD, CACHE };
 enum op {
 	OP_INIT, OP_LOOKUP, OP_LOOKUP2, OP_FIND, OP_INVALIDATE,
 	OP_INVALIDATE_ALL, OP_RELEASE, OP_TAKE, OP_GIVE, OP_DOUBLE_FREE,
-	OP_BAD_FREE, OP_SPACE, NR_OPS
+	OP_BAD_FREE, OP_SPACE, OP_QUOTA, NR_OPS
 };
 
 /* Space arguments 0xf8..0xff: edge values, valid and invalid. */
@@ -65,10 +68,12 @@ static struct {
 	unsigned int nr_map;
 	u16 owned[NESTED_VPID_MAX_TAGS];	/* every vpid02 owned */
 	unsigned int nr_owned;
+	unsigned int nr_other;		/* the VM's other caches' extra tags */
 	u64 clock;
 } m;
 
 static struct nested_vpid_cache cache;
+static struct nested_vpid_quota vm;
 static unsigned char owner[NR_VPIDS + 1];
 static int held[NR_VPIDS];
 static unsigned int nr_held;
@@ -134,13 +139,31 @@ static unsigned int nr_free(void)
 	return n;
 }
 
-/*
- * The last quarter of the space is for vCPUs: while no more VPIDs are
- * free, tags take none and dropped mappings give theirs back.
- */
-static bool vpids_short(void)
+/* The VM's extra tags, with the cache owning @nr_owned vpid02s. */
+static unsigned int model_nr_extra(unsigned int nr_owned)
 {
-	return nr_free() <= (space - 1) / 4;
+	return m.nr_other + (nr_owned ? nr_owned - 1 : 0);
+}
+
+/*
+ * True if one more tag could not be had with @free VPIDs free and the VM
+ * holding @nr_extra extra tags: a cache's first tag (@extra false) leaves
+ * the last quarter of the space to vCPUs, an extra tag the last half, and
+ * a VM holds at most a sixteenth of the space in extra tags.  The cache
+ * then allocates none, and a dropped mapping gives back a tag of the kind.
+ */
+static bool tags_short(bool extra, unsigned int free, unsigned int nr_extra)
+{
+	if (!extra)
+		return free <= (space - 1) / 4;
+	return free <= (space - 1) / 2 || nr_extra >= (space - 1) / 16;
+}
+
+/* Would the cache give back the vpid02 of a mapping it drops now? */
+static bool model_gives_back(void)
+{
+	return tags_short(m.nr_owned > 1, nr_free(),
+			  model_nr_extra(m.nr_owned));
 }
 
 /* Run @stmt and check that it fired exactly @n warnings. */
@@ -238,6 +261,8 @@ static void check_invariants(void)
 	int k;
 
 	ASSERT(cache.nr_tags == m.nr);
+	ASSERT(cache.nr_owned == m.nr_owned);
+	ASSERT(vm.nr_extra == model_nr_extra(m.nr_owned));
 	ASSERT(vpid_get_space() == space);
 	ASSERT(vpid_nr_allocated() == nr_held + m.nr_owned);
 
@@ -304,7 +329,7 @@ static void op_init(void)
 	unsigned int nr = a == 0xff ? UINT_MAX : a % (NESTED_VPID_MAX_TAGS + 4);
 	bool bad = nr == 0 || nr > NESTED_VPID_MAX_TAGS;
 
-	EXPECT_WARNS(bad, nested_vpid_cache_init(&cache, nr));
+	EXPECT_WARNS(bad, nested_vpid_cache_init(&cache, nr, &vm));
 	model_release();
 	m.nr = nr == 0 ? 1 : bad ? NESTED_VPID_MAX_TAGS : nr;
 }
@@ -334,7 +359,9 @@ static void op_lookup(u32 vpid12)
 		/* An owned vpid02 is unmapped: it is reused. */
 		want = NESTED_VPID_MISS;
 		ASSERT(v && model_owns(v) && !model_mapped_vpid02(v));
-	} else if (m.nr_owned < m.nr && !vpids_short()) {
+	} else if (m.nr_owned < m.nr &&
+		   !tags_short(m.nr_owned > 0, nr_free(),
+			       model_nr_extra(m.nr_owned))) {
 		/* A slot allocates, below the limit. */
 		want = NESTED_VPID_MISS;
 		ASSERT(v && v < space && owner[v] == FREE);
@@ -374,7 +401,7 @@ static void op_invalidate(void)
 	u32 vpid12 = next_vpid12();
 	bool bad = !vpid12_valid(vpid12);
 	int k = bad ? -1 : model_map_index(vpid12);
-	bool give_back = k >= 0 && vpids_short();
+	bool give_back = k >= 0 && model_gives_back();
 	u16 v = k >= 0 ? m.map[k].vpid02 : 0;
 
 	EXPECT_WARNS(bad, nested_vpid_invalidate(&cache, vpid12));
@@ -414,17 +441,20 @@ static void op_invalidate_all(void)
 
 	/*
 	 * The mappings are dropped one at a time, in an order the model does
-	 * not know, and each gives its vpid02 back while VPIDs are short.
-	 * Giving back can only end a shortage, so if a mapping kept its
-	 * vpid02, the space is no longer short; and if any went back, the
-	 * space was short before the last one did (one fewer free if it lies
-	 * below the limit).
+	 * not know, and each gives its vpid02 back while tags of its kind are
+	 * short.  Giving back can only end a shortage (one more free, one
+	 * extra tag fewer, or the last tag left, short only with fewer free),
+	 * so if a mapping kept its vpid02, tags are no longer short; and if
+	 * any went back, they were short before the last one did, with that
+	 * one owned (and one fewer free if it lies below the limit).
 	 */
 	if (nr_gone < nr_mapped)
-		ASSERT(!vpids_short());
+		ASSERT(!model_gives_back());
 	free = nr_free();
 	for (i = 0; i < nr_gone; i++)
-		was_short |= free - (gone[i] < space) <= (space - 1) / 4;
+		was_short |= tags_short(m.nr_owned > 0,
+					free - (gone[i] < space),
+					model_nr_extra(m.nr_owned + 1));
 	ASSERT(!nr_gone || was_short);
 }
 
@@ -482,6 +512,16 @@ static void op_bad_free(void)
 	}
 }
 
+/*
+ * The VM's other caches now hold as many extra tags as the argument byte
+ * says, so that the quota can be reached with one cache.
+ */
+static void op_quota(void)
+{
+	m.nr_other = next_byte();
+	vm.nr_extra = model_nr_extra(m.nr_owned);
+}
+
 /* vpid_set_space() takes 2..VMX_NR_VPIDS and leaves the VPIDs in use. */
 static void op_space(u8 a)
 {
@@ -505,6 +545,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 	/* The previous input left the space empty and at its full size. */
 	memset(&cache, 0, sizeof(cache));
+	memset(&vm, 0, sizeof(vm));
 	memset(&m, 0, sizeof(m));
 	ASSERT(vpid_nr_allocated() == 0 && vpid_get_space() == VMX_NR_VPIDS);
 	a = next_byte();
@@ -550,6 +591,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			break;
 		case OP_SPACE:
 			op_space(next_byte());
+			break;
+		case OP_QUOTA:
+			op_quota();
 			break;
 		}
 		check_invariants();

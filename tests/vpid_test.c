@@ -6,9 +6,10 @@
  * failure.
  *
  * Every test must leave the global VPID space empty and at its full size
- * (tests that shrink it with vpid_set_space() restore VMX_NR_VPIDS), and
- * consume every warning it provokes (EXPECT_WARN); the runner fails a test
- * otherwise.
+ * (tests that shrink it with vpid_set_space() restore VMX_NR_VPIDS) and
+ * the quota vm with no extra tag (releasing its caches gives every one
+ * back), and consume every warning it provokes (EXPECT_WARN); the runner
+ * fails a test otherwise.
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,10 +25,20 @@
 #define NR_VPIDS	0xffff	/* VPIDs the allocator can hand out */
 
 /*
- * Free VPIDs that only vpid_alloc() may take in a space of @space (VPIDs
- * 1..@space - 1): the last quarter, see the top of vpid.c.
+ * In a space of @space (VPIDs 1..@space - 1), see the top of vpid.c: the
+ * free VPIDs that only vpid_alloc() may take (the last quarter), those that
+ * extra tags leave to vpid01s and first tags (the last half), and the extra
+ * tags that the caches of one VM may hold (a sixteenth).
  */
-#define RESERVE(space)	(((space) - 1) / 4)
+#define RESERVE(space)		(((space) - 1) / 4)
+#define RESERVE_EXTRA(space)	(((space) - 1) / 2)
+#define QUOTA(space)		(((space) - 1) / 16)
+
+/*
+ * A space where every limit is a few tags away: first tags leave 16 VPIDs,
+ * extra tags 32, and a VM may hold 4 extra tags.
+ */
+#define SMALL_SPACE		65
 
 static int test_failed;
 
@@ -69,6 +80,8 @@ static int test_failed;
 static int test_skipped;
 static int held[NR_VPIDS + 1];
 static unsigned int nr_held;
+/* The VM of every cache but those a test puts in another VM. */
+static struct nested_vpid_quota vm;
 
 /* Take every VPID that is still free; returns how many were taken. */
 static unsigned int hold_all(void)
@@ -113,6 +126,20 @@ static void free_held(void)
 {
 	while (nr_held)
 		vpid_free(held[--nr_held]);
+}
+
+/* Free VPIDs, in a space with none in use above its limit. */
+static unsigned int nr_free(void)
+{
+	return vpid_get_space() - 1 - vpid_nr_allocated();
+}
+
+/* Take VPIDs until @n are free; false if fewer were. */
+static bool leave_free(unsigned int n)
+{
+	unsigned int nr = nr_free();
+
+	return nr >= n && hold_n(nr - n) == nr - n;
 }
 
 static unsigned int count_tags(const struct nested_vpid_cache *c)
@@ -219,7 +246,7 @@ static void test_init_allocates_nothing(void)
 	struct nested_vpid_cache c = {};
 	u16 v;
 
-	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
 	CHECK_EQ(c.nr_tags, NESTED_VPID_MAX_TAGS);
 	CHECK_EQ(vpid_nr_allocated(), 0);
 	CHECK_EQ(count_tags(&c), 0);
@@ -235,7 +262,7 @@ static void test_miss_then_hit(void)
 	struct nested_vpid_cache c = {};
 	u16 v, w;
 
-	nested_vpid_cache_init(&c, 1);
+	nested_vpid_cache_init(&c, 1, &vm);
 	CHECK_EQ(lookup(&c, 5, &v), NESTED_VPID_MISS);
 	CHECK(v != 0);
 	CHECK_EQ(vpid_nr_allocated(), 1);
@@ -253,7 +280,7 @@ static void test_lazy_distinct_tags(void)
 	u16 v[NESTED_VPID_MAX_TAGS], w;
 	unsigned int i, j;
 
-	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
 	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++) {
 		CHECK_EQ(lookup(&c, 100 + i, &v[i]), NESTED_VPID_MISS);
 		CHECK(v[i] != 0);
@@ -261,6 +288,8 @@ static void test_lazy_distinct_tags(void)
 			CHECK(v[i] != v[j]);
 		CHECK_EQ(vpid_nr_allocated(), i + 1);
 		CHECK_EQ(count_tags(&c), i + 1);
+		/* Every tag but the first is an extra one. */
+		CHECK_EQ(vm.nr_extra, i);
 	}
 	/* Every one of them hits, in any order, with no allocation. */
 	for (i = NESTED_VPID_MAX_TAGS; i-- > 0;) {
@@ -272,8 +301,10 @@ static void test_lazy_distinct_tags(void)
 	CHECK_EQ(lookup(&c, 99, &w), NESTED_VPID_EVICT);
 	CHECK_EQ(w, v[NESTED_VPID_MAX_TAGS - 1]);
 	CHECK_EQ(vpid_nr_allocated(), NESTED_VPID_MAX_TAGS);
+	CHECK_EQ(vm.nr_extra, NESTED_VPID_MAX_TAGS - 1);
 	nested_vpid_release(&c);
 	CHECK_EQ(vpid_nr_allocated(), 0);
+	CHECK_EQ(vm.nr_extra, 0);
 }
 
 static void test_lru_order(void)
@@ -283,7 +314,7 @@ static void test_lru_order(void)
 	unsigned int i;
 
 	NEED_TAGS(4);
-	nested_vpid_cache_init(&c, 4);
+	nested_vpid_cache_init(&c, 4, &vm);
 	for (i = 1; i <= 4; i++)
 		CHECK_EQ(lookup(&c, i, &v[i]), NESTED_VPID_MISS);
 	/* Recency, oldest first: 1 2 3 4 -> 3 4 2 1 */
@@ -322,7 +353,7 @@ static void test_lru_random(void)
 	u16 v;
 
 	NEED_TAGS(2);
-	nested_vpid_cache_init(&c, N);
+	nested_vpid_cache_init(&c, N, &vm);
 	for (i = 0; i < 20000; i++) {
 		seed = seed * 1103515245 + 12345;
 		vpid12 = 1 + (seed >> 16) % (N + 3);
@@ -356,7 +387,7 @@ static void test_find_keeps_lru(void)
 	u16 v1, v2, w;
 
 	NEED_TAGS(2);
-	nested_vpid_cache_init(&c, 2);
+	nested_vpid_cache_init(&c, 2, &vm);
 	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
 	CHECK_EQ(nested_vpid_find(&c, 1), v1);
@@ -374,7 +405,7 @@ static void test_invalidate(void)
 	u16 v1, v2, w;
 
 	NEED_TAGS(2);
-	nested_vpid_cache_init(&c, 2);
+	nested_vpid_cache_init(&c, 2, &vm);
 	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
 	nested_vpid_invalidate(&c, 1);
@@ -413,7 +444,7 @@ static void test_invalidate_prefers_owned_slot(void)
 	u16 v1, v2, w;
 
 	NEED_TAGS(3);
-	nested_vpid_cache_init(&c, 3);
+	nested_vpid_cache_init(&c, 3, &vm);
 	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
 	nested_vpid_invalidate(&c, 2);
@@ -434,7 +465,7 @@ static void test_invalidate_all(void)
 	u16 v[NESTED_VPID_MAX_TAGS], w;
 	unsigned int i, j;
 
-	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
 	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
 		CHECK_EQ(lookup(&c, 10 + i, &v[i]), NESTED_VPID_MISS);
 	nested_vpid_invalidate_all(&c);
@@ -464,7 +495,7 @@ static void test_release(void)
 	unsigned int i;
 	u16 v;
 
-	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
 	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
 		CHECK_EQ(lookup(&c, 1 + i, &v), NESTED_VPID_MISS);
 	nested_vpid_invalidate(&c, 1);
@@ -508,16 +539,16 @@ static void test_reinit_frees(void)
 	unsigned int i;
 	u16 v;
 
-	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
 	for (i = 0; i < NESTED_VPID_MAX_TAGS; i++)
 		CHECK_EQ(lookup(&c, 1 + i, &v), NESTED_VPID_MISS);
-	nested_vpid_cache_init(&c, 1);
+	nested_vpid_cache_init(&c, 1, &vm);
 	CHECK_EQ(vpid_nr_allocated(), 0);
 	CHECK_EQ(c.nr_tags, 1);
 	CHECK_EQ(nested_vpid_find(&c, 1), 0);
 	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 2, &v), NESTED_VPID_EVICT);
-	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
 	CHECK_EQ(vpid_nr_allocated(), 0);
 	CHECK_EQ(count_tags(&c), 0);
 	nested_vpid_release(&c);
@@ -528,13 +559,13 @@ static void test_nr_tags_out_of_range(void)
 	struct nested_vpid_cache c = {};
 	u16 v;
 
-	EXPECT_WARN(nested_vpid_cache_init(&c, 0));
+	EXPECT_WARN(nested_vpid_cache_init(&c, 0, &vm));
 	CHECK_EQ(c.nr_tags, 1);
-	EXPECT_WARN(nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS + 1));
+	EXPECT_WARN(nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS + 1, &vm));
 	CHECK_EQ(c.nr_tags, NESTED_VPID_MAX_TAGS);
-	EXPECT_WARN(nested_vpid_cache_init(&c, UINT_MAX));
+	EXPECT_WARN(nested_vpid_cache_init(&c, UINT_MAX, &vm));
 	CHECK_EQ(c.nr_tags, NESTED_VPID_MAX_TAGS);
-	nested_vpid_cache_init(&c, 1);
+	nested_vpid_cache_init(&c, 1, &vm);
 	CHECK_EQ(c.nr_tags, 1);
 	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
 	nested_vpid_release(&c);
@@ -547,7 +578,7 @@ static void test_bad_vpid12(void)
 	unsigned int i;
 	u16 v1, v;
 
-	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
 	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		v = 0xdead;
@@ -586,7 +617,7 @@ static void test_exhausted_fallback_and_retry(void)
 	unsigned int i;
 	u16 v, w;
 
-	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
 	CHECK_EQ(hold_all(), NR_VPIDS);
 	v = 0xdead;
 	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_FALLBACK);
@@ -625,7 +656,7 @@ static void test_exhausted_evicts(void)
 	u16 v1, v2, v3, w;
 
 	NEED_TAGS(4);
-	nested_vpid_cache_init(&c, 4);
+	nested_vpid_cache_init(&c, 4, &vm);
 	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 3, &v3), NESTED_VPID_MISS);
@@ -648,7 +679,9 @@ static void test_exhausted_evicts(void)
 	 * VPIDs are short: a dropped mapping gives its vpid02 back, where a
 	 * vCPU can take it, instead of keeping it for the next vpid12.
 	 */
+	CHECK_EQ(vm.nr_extra, 2);
 	nested_vpid_invalidate(&c, 4);
+	CHECK_EQ(vm.nr_extra, 1);
 	CHECK_EQ(count_tags(&c), 2);
 	CHECK_EQ(vpid_nr_allocated(), NR_VPIDS - 1);
 	CHECK_EQ(nested_vpid_find(&c, 5), v1);
@@ -670,8 +703,8 @@ static void test_reserve(void)
 	struct nested_vpid_cache a = {}, b = {};
 	u16 va, vb;
 
-	nested_vpid_cache_init(&a, 1);
-	nested_vpid_cache_init(&b, 1);
+	nested_vpid_cache_init(&a, 1, &vm);
+	nested_vpid_cache_init(&b, 1, &vm);
 	/* One VPID more than the reserve is free: a tag takes it. */
 	CHECK_EQ(hold_n(NR_VPIDS - RES - 1), NR_VPIDS - RES - 1);
 	CHECK_EQ(lookup(&a, 1, &va), NESTED_VPID_MISS);
@@ -702,7 +735,7 @@ static void test_reserve_small_space(void)
 	CHECK_EQ(vpid_set_space(SPACE), 0);
 	CHECK_EQ(vpid_get_space(), SPACE);
 	for (i = 0; i < SPACE - RES; i++)
-		nested_vpid_cache_init(&c[i], 1);
+		nested_vpid_cache_init(&c[i], 1, &vm);
 	/* Tags take VPIDs below the limit until only the reserve is free. */
 	for (i = 0; i < SPACE - 1 - RES; i++) {
 		CHECK_EQ(lookup(&c[i], 1, &v), NESTED_VPID_MISS);
@@ -722,120 +755,409 @@ static void test_reserve_small_space(void)
 }
 
 /*
- * While VPIDs are short, invalidating a vpid12 gives its vpid02 back; once
- * more than the reserve is free again, a dropped mapping keeps it.
+ * Extra tags stop at half the space free, first tags only at a quarter:
+ * once one VM has taken every extra tag it can, the vCPUs of another still
+ * get a tag each for their L2s.
  */
-static void test_reclaim_invalidate(void)
+static void test_extra_tags_leave_half(void)
 {
-	enum { SPACE = 16, RES = RESERVE(SPACE) };
+	enum {
+		SPACE = SMALL_SPACE,
+		RES = RESERVE(SPACE),
+		RES_X = RESERVE_EXTRA(SPACE),
+	};
+	struct nested_vpid_cache a = {}, b[RES_X - RES + 1] = {};
+	struct nested_vpid_quota vm2 = {};
+	unsigned int i;
+	u16 v, w;
+
+	NEED_TAGS(3);
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	nested_vpid_cache_init(&a, 3, &vm);
+	CHECK(leave_free(RES_X + 2));
+	CHECK_EQ(lookup(&a, 1, &v), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&a, 2, &v), NESTED_VPID_MISS);
+	/* Half the space is free: no third tag, though the quota allows it. */
+	CHECK_EQ(nr_free(), RES_X);
+	CHECK(vm.nr_extra < QUOTA(SPACE));
+	CHECK_EQ(lookup(&a, 3, &w), NESTED_VPID_EVICT);
+	CHECK_EQ(count_tags(&a), 2);
+
+	/* Another VM's caches get first tags down to the reserve, no extra. */
+	for (i = 0; i < RES_X - RES; i++) {
+		nested_vpid_cache_init(&b[i], 2, &vm2);
+		CHECK_EQ(lookup(&b[i], 1, &v), NESTED_VPID_MISS);
+		CHECK_EQ(lookup(&b[i], 2, &w), NESTED_VPID_EVICT);
+		CHECK_EQ(w, v);
+	}
+	CHECK_EQ(nr_free(), RES);
+	nested_vpid_cache_init(&b[i], 2, &vm2);
+	CHECK_EQ(lookup(&b[i], 1, &v), NESTED_VPID_FALLBACK);
+	CHECK_EQ(vm2.nr_extra, 0);
+
+	nested_vpid_release(&a);
+	for (i = 0; i < RES_X - RES + 1; i++)
+		nested_vpid_release(&b[i]);
+	free_held();
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+/*
+ * The caches of one VM hold at most a sixteenth of the space in extra tags
+ * together, however much is free; their first tags do not count, and the
+ * caches of another VM count against a quota of their own.
+ */
+static void test_quota_per_vm(void)
+{
+	enum { SPACE = SMALL_SPACE, NR_EXTRA = QUOTA(SPACE) };
+	struct nested_vpid_cache a[NR_EXTRA / 2 + 1] = {}, d = {};
+	struct nested_vpid_quota vm2 = {};
+	unsigned int i, j;
+	u16 v, w;
+
+	NEED_TAGS(3);
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	/* Caches of three tags hold two extra tags each. */
+	for (i = 0; i < NR_EXTRA / 2; i++) {
+		nested_vpid_cache_init(&a[i], 3, &vm);
+		for (j = 1; j <= 3; j++)
+			CHECK_EQ(lookup(&a[i], j, &v), NESTED_VPID_MISS);
+	}
+	CHECK_EQ(vm.nr_extra, NR_EXTRA);
+	/* One more cache of the VM gets its first tag, and no extra one. */
+	nested_vpid_cache_init(&a[i], 3, &vm);
+	CHECK_EQ(lookup(&a[i], 1, &v), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&a[i], 2, &w), NESTED_VPID_EVICT);
+	CHECK_EQ(w, v);
+	CHECK(nr_free() > RESERVE_EXTRA(SPACE));
+
+	/* A cache of another VM gets extra tags. */
+	nested_vpid_cache_init(&d, 3, &vm2);
+	for (j = 1; j <= 3; j++)
+		CHECK_EQ(lookup(&d, j, &w), NESTED_VPID_MISS);
+	CHECK_EQ(vm2.nr_extra, 2);
+	CHECK_EQ(vm.nr_extra, NR_EXTRA);
+
+	/* The extra tags of a released cache are for the VM's others. */
+	nested_vpid_release(&a[0]);
+	CHECK_EQ(vm.nr_extra, NR_EXTRA - 2);
+	CHECK_EQ(lookup(&a[i], 3, &w), NESTED_VPID_MISS);
+	CHECK(w != 0 && w != v);
+	CHECK_EQ(vm.nr_extra, NR_EXTRA - 1);
+
+	for (i = 1; i < NR_EXTRA / 2 + 1; i++)
+		nested_vpid_release(&a[i]);
+	nested_vpid_release(&d);
+	CHECK_EQ(vm2.nr_extra, 0);
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+/*
+ * Down to half the space free, dropping the mapping of an extra tag gives
+ * the tag back; with more than half free, the slot keeps it for reuse.
+ */
+static void test_reclaim_extra_tag(void)
+{
+	enum { SPACE = SMALL_SPACE, RES_X = RESERVE_EXTRA(SPACE) };
 	struct nested_vpid_cache c = {};
 	u16 v1, v2, w;
 
 	NEED_TAGS(2);
 	CHECK_EQ(vpid_set_space(SPACE), 0);
-	nested_vpid_cache_init(&c, 2);
-	/* Leave two more than the reserve free, for the two tags. */
-	CHECK_EQ(hold_n(SPACE - 1 - RES - 2), SPACE - 1 - RES - 2);
+	nested_vpid_cache_init(&c, 2, &vm);
+	/* Leave two more than half the space free, for the two tags. */
+	CHECK(leave_free(RES_X + 2));
 	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES);
+	CHECK_EQ(vm.nr_extra, 1);
 
-	/* Short: v1 goes back to the space. */
+	/* Short of extra tags: v1 goes back to the space and the quota. */
 	nested_vpid_invalidate(&c, 1);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
+	CHECK_EQ(nr_free(), RES_X + 1);
+	CHECK_EQ(vm.nr_extra, 0);
 	CHECK_EQ(count_tags(&c), 1);
 	CHECK_EQ(nested_vpid_find(&c, 1), 0);
 	CHECK_EQ(nested_vpid_find(&c, 2), v2);
 
-	/* No longer short: v2 stays in its slot, and is reused for 3. */
-	nested_vpid_invalidate(&c, 2);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
-	CHECK_EQ(count_tags(&c), 1);
+	/* One more free: the slot allocates anew, and keeps its tag. */
+	vpid_free(held[--nr_held]);
 	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_MISS);
-	CHECK_EQ(w, v2);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
-
-	/* The slot that gave its vpid02 back allocates anew. */
-	CHECK_EQ(lookup(&c, 1, &w), NESTED_VPID_MISS);
 	CHECK(w != 0 && w != v2);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES);
+	CHECK_EQ(nr_free(), RES_X + 1);
+	nested_vpid_invalidate(&c, 3);
+	CHECK_EQ(count_tags(&c), 2);
+	CHECK_EQ(vm.nr_extra, 1);
+	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
+	CHECK_EQ(v1, w);
 	nested_vpid_release(&c);
 	free_held();
 	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
 }
 
 /*
- * Invalidating every mapping while short gives vpid02s back one slot at a
- * time, as long as the space is still short: the rest keep theirs.
+ * With the VM's quota used up, dropping the mapping of an extra tag gives
+ * the tag back however much is free, for another cache of the VM; below
+ * the quota, the slot keeps it.  A cache's only tag stays either way.
+ */
+static void test_reclaim_at_quota(void)
+{
+	enum { SPACE = SMALL_SPACE, NR_EXTRA = QUOTA(SPACE) };
+	struct nested_vpid_cache a[NR_EXTRA / 2] = {}, d = {};
+	unsigned int i, j;
+	u16 v;
+
+	NEED_TAGS(3);
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	for (i = 0; i < NR_EXTRA / 2; i++) {
+		nested_vpid_cache_init(&a[i], 3, &vm);
+		for (j = 1; j <= 3; j++)
+			CHECK_EQ(lookup(&a[i], j, &v), NESTED_VPID_MISS);
+	}
+	nested_vpid_cache_init(&d, 1, &vm);
+	CHECK_EQ(lookup(&d, 1, &v), NESTED_VPID_MISS);
+	CHECK_EQ(vm.nr_extra, NR_EXTRA);
+	CHECK(nr_free() > RESERVE_EXTRA(SPACE));
+
+	/* At quota: the extra tag goes back; below it, the next ones stay. */
+	nested_vpid_invalidate(&a[0], 3);
+	CHECK_EQ(count_tags(&a[0]), 2);
+	CHECK_EQ(vm.nr_extra, NR_EXTRA - 1);
+	nested_vpid_invalidate(&a[0], 2);
+	nested_vpid_invalidate(&a[1], 3);
+	CHECK_EQ(count_tags(&a[0]), 2);
+	CHECK_EQ(count_tags(&a[1]), 3);
+	CHECK_EQ(vm.nr_extra, NR_EXTRA - 1);
+
+	/* a[0] reuses its unmapped tag, then takes the quota's last one. */
+	CHECK_EQ(lookup(&a[0], 4, &v), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&a[0], 5, &v), NESTED_VPID_MISS);
+	CHECK_EQ(vm.nr_extra, NR_EXTRA);
+	nested_vpid_invalidate(&d, 1);
+	CHECK_EQ(count_tags(&d), 1);
+
+	for (i = 0; i < NR_EXTRA / 2; i++)
+		nested_vpid_release(&a[i]);
+	nested_vpid_release(&d);
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+/*
+ * A cache's only tag goes back only at a quarter of the space free: with
+ * half of it or less free, where an extra tag would go back, it stays.
+ */
+static void test_reclaim_only_tag(void)
+{
+	enum { SPACE = SMALL_SPACE, RES = RESERVE(SPACE) };
+	struct nested_vpid_cache c = {};
+	u16 v, w;
+
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
+	CHECK(leave_free(RES + 2));
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
+	/* More than a quarter free, but fewer than half: it stays. */
+	nested_vpid_invalidate(&c, 1);
+	CHECK_EQ(count_tags(&c), 1);
+	CHECK_EQ(lookup(&c, 2, &w), NESTED_VPID_MISS);
+	CHECK_EQ(w, v);
+
+	/* A quarter free: it goes back. */
+	CHECK_EQ(hold_n(1), 1);
+	CHECK_EQ(nr_free(), RES);
+	nested_vpid_invalidate(&c, 2);
+	CHECK_EQ(count_tags(&c), 0);
+	CHECK_EQ(nr_free(), RES + 1);
+	nested_vpid_release(&c);
+	free_held();
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+/*
+ * Dropping every mapping gives extra tags back one slot at a time, as long
+ * as extra tags are still short: the rest keep theirs.  The cache's last
+ * tag goes back only when first tags are short too.
  */
 static void test_reclaim_invalidate_all(void)
 {
-	enum { SPACE = 16, RES = RESERVE(SPACE) };
+	enum {
+		SPACE = SMALL_SPACE,
+		RES = RESERVE(SPACE),
+		RES_X = RESERVE_EXTRA(SPACE),
+	};
 	struct nested_vpid_cache c = {};
 	unsigned int i;
 	u16 v;
 
 	NEED_TAGS(4);
 	CHECK_EQ(vpid_set_space(SPACE), 0);
-	nested_vpid_cache_init(&c, 4);
+	nested_vpid_cache_init(&c, 4, &vm);
 	for (i = 1; i <= 4; i++)
 		CHECK_EQ(lookup(&c, i, &v), NESTED_VPID_MISS);
-	/* Two fewer than the reserve stay free. */
-	CHECK_EQ(hold_n(SPACE - 1 - 4 - (RES - 2)), SPACE - 1 - 4 - (RES - 2));
-
-	/* Three mappings must go to get above the reserve; one keeps its tag. */
+	/* One fewer than half free: two must go to get above half. */
+	CHECK(leave_free(RES_X - 1));
 	nested_vpid_invalidate_all(&c);
 	for (i = 1; i <= 4; i++)
 		CHECK_EQ(nested_vpid_find(&c, i), 0);
-	CHECK_EQ(count_tags(&c), 1);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - (RES + 1));
-
-	/* The kept tag is reused; the next slot allocates, then it's short. */
-	CHECK_EQ(lookup(&c, 5, &v), NESTED_VPID_MISS);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - (RES + 1));
-	CHECK_EQ(lookup(&c, 6, &v), NESTED_VPID_MISS);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES);
-	CHECK_EQ(lookup(&c, 7, &v), NESTED_VPID_EVICT);
 	CHECK_EQ(count_tags(&c), 2);
+	CHECK_EQ(vm.nr_extra, 1);
+	CHECK_EQ(nr_free(), RES_X + 1);
 
-	/* vCPUs take the reserve; then both tags go back, and to them. */
-	CHECK_EQ(hold_all(), RES);
+	/* The kept tags are reused; one more extra tag can be had, no more. */
+	CHECK_EQ(lookup(&c, 5, &v), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 6, &v), NESTED_VPID_MISS);
+	CHECK_EQ(nr_free(), RES_X + 1);
+	CHECK_EQ(lookup(&c, 7, &v), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&c, 8, &v), NESTED_VPID_EVICT);
+	CHECK_EQ(count_tags(&c), 3);
+
+	/* One more than a quarter free: the extra tags go, the last stays. */
+	CHECK(leave_free(RES + 1));
+	nested_vpid_invalidate_all(&c);
+	CHECK_EQ(count_tags(&c), 1);
+	CHECK_EQ(vm.nr_extra, 0);
+	CHECK_EQ(nr_free(), RES + 3);
+
+	/* vCPUs take every VPID; then it goes back too, and to them. */
+	CHECK_EQ(lookup(&c, 9, &v), NESTED_VPID_MISS);
+	CHECK_EQ(hold_all(), RES + 3);
 	nested_vpid_invalidate_all(&c);
 	CHECK_EQ(count_tags(&c), 0);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - 2);
-	CHECK_EQ(hold_all(), 2);
+	CHECK_EQ(hold_all(), 1);
 	nested_vpid_release(&c);
 	free_held();
 	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
 }
 
-/* With more than the reserve free, dropped mappings keep their vpid02s. */
+/*
+ * With more than half the space free and the quota not used up, dropped
+ * mappings keep their vpid02s.
+ */
 static void test_no_reclaim_when_not_short(void)
 {
-	enum { SPACE = 16, RES = RESERVE(SPACE) };
+	enum { SPACE = SMALL_SPACE, RES_X = RESERVE_EXTRA(SPACE) };
 	struct nested_vpid_cache c = {};
 	u16 v1, v2, w;
 
 	NEED_TAGS(2);
 	CHECK_EQ(vpid_set_space(SPACE), 0);
-	nested_vpid_cache_init(&c, 2);
-	/* After the two tags, one more than the reserve is free. */
-	CHECK_EQ(hold_n(SPACE - 1 - RES - 3), SPACE - 1 - RES - 3);
+	nested_vpid_cache_init(&c, 2, &vm);
+	/* After the two tags, one more than half the space is free. */
+	CHECK(leave_free(RES_X + 3));
 	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
 	nested_vpid_invalidate(&c, 1);
 	nested_vpid_invalidate_all(&c);
 	CHECK_EQ(count_tags(&c), 2);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
+	CHECK_EQ(nr_free(), RES_X + 1);
 	/* Both are reused without allocation. */
 	CHECK_EQ(lookup(&c, 3, &w), NESTED_VPID_MISS);
 	CHECK(w == v1 || w == v2);
 	CHECK_EQ(lookup(&c, 4, &w), NESTED_VPID_MISS);
 	CHECK(w == v1 || w == v2);
-	CHECK_EQ(vpid_nr_allocated(), SPACE - 1 - RES - 1);
+	CHECK_EQ(nr_free(), RES_X + 1);
 	nested_vpid_release(&c);
 	free_held();
 	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+/*
+ * L1 drops mappings at will, with INVVPID or Hyper-V switches between L2s:
+ * while tags are not short, that takes no lock.  When they are, each tag
+ * given back takes it once.
+ */
+static void test_invalidate_takes_no_lock(void)
+{
+	struct nested_vpid_cache c = {};
+	unsigned int i;
+	u16 v;
+
+	nested_vpid_cache_init(&c, NESTED_VPID_MAX_TAGS, &vm);
+	for (i = 1; i <= NESTED_VPID_MAX_TAGS; i++)
+		CHECK_EQ(lookup(&c, i, &v), NESTED_VPID_MISS);
+	test_lock_count = 0;
+	nested_vpid_invalidate(&c, 1);
+	nested_vpid_invalidate_all(&c);
+	CHECK_EQ(test_lock_count, 0);
+	CHECK_EQ(count_tags(&c), NESTED_VPID_MAX_TAGS);
+
+	/* Nothing free: each dropped mapping locks to give its tag back. */
+	for (i = 1; i <= NESTED_VPID_MAX_TAGS; i++)
+		CHECK_EQ(lookup(&c, i, &v), NESTED_VPID_MISS);
+	hold_all();
+	test_lock_count = 0;
+	nested_vpid_invalidate(&c, 1);
+	CHECK_EQ(test_lock_count, 1);
+	nested_vpid_invalidate_all(&c);
+	CHECK_EQ(test_lock_count, NESTED_VPID_MAX_TAGS);
+	CHECK_EQ(count_tags(&c), 0);
+	nested_vpid_release(&c);
+	free_held();
+}
+
+/*
+ * The lockless look counts the VPIDs in use above a shrunk limit as if
+ * below it, so it may find tags short when they are not: the look under
+ * the lock then keeps the tag.
+ */
+static void test_reclaim_rechecks_under_lock(void)
+{
+	enum { SPACE = SMALL_SPACE };
+	struct nested_vpid_cache c = {};
+	u16 v;
+	int w;
+
+	CHECK_EQ(hold_all(), NR_VPIDS);
+	CHECK_EQ(vpid_set_space(SPACE), 0);
+	for (w = 1; w < SPACE; w++)
+		CHECK(unhold(w));
+	nested_vpid_cache_init(&c, 1, &vm);
+	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
+	test_lock_count = 0;
+	nested_vpid_invalidate(&c, 1);
+	CHECK_EQ(test_lock_count, 1);
+	CHECK_EQ(count_tags(&c), 1);
+	nested_vpid_release(&c);
+	free_held();
+	CHECK_EQ(vpid_set_space(VMX_NR_VPIDS), 0);
+}
+
+/*
+ * Releasing a cache, or initialising it again, gives every extra tag it
+ * holds, mapped or not, back to the VM's quota: once every cache of the VM
+ * is released, the VM holds none.
+ */
+static void test_release_returns_extra(void)
+{
+	struct nested_vpid_cache a = {}, b = {};
+	unsigned int i;
+	u16 v;
+
+	NEED_TAGS(3);
+	nested_vpid_cache_init(&a, 3, &vm);
+	nested_vpid_cache_init(&b, 3, &vm);
+	for (i = 1; i <= 3; i++) {
+		CHECK_EQ(lookup(&a, i, &v), NESTED_VPID_MISS);
+		CHECK_EQ(lookup(&b, i, &v), NESTED_VPID_MISS);
+	}
+	nested_vpid_invalidate(&a, 2);
+	CHECK_EQ(vm.nr_extra, 4);
+	nested_vpid_cache_init(&a, 3, &vm);
+	CHECK_EQ(vm.nr_extra, 2);
+	nested_vpid_release(&b);
+	CHECK_EQ(vm.nr_extra, 0);
+	nested_vpid_release(&b);
+	CHECK_EQ(vm.nr_extra, 0);
+
+	/* The caches start over: a first tag each, then extra ones. */
+	CHECK_EQ(lookup(&b, 1, &v), NESTED_VPID_MISS);
+	CHECK_EQ(lookup(&a, 1, &v), NESTED_VPID_MISS);
+	CHECK_EQ(vm.nr_extra, 0);
+	CHECK_EQ(lookup(&a, 2, &v), NESTED_VPID_MISS);
+	CHECK_EQ(vm.nr_extra, 1);
+	nested_vpid_release(&a);
+	nested_vpid_release(&b);
+	CHECK_EQ(vm.nr_extra, 0);
+	CHECK_EQ(vpid_nr_allocated(), 0);
 }
 
 static void test_set_space_bounds(void)
@@ -853,7 +1175,7 @@ static void test_set_space_bounds(void)
 	/* The smallest space has one VPID and no reserve: a tag may take it. */
 	CHECK_EQ(vpid_set_space(2), 0);
 	CHECK_EQ(vpid_get_space(), 2);
-	nested_vpid_cache_init(&c, 1);
+	nested_vpid_cache_init(&c, 1, &vm);
 	CHECK_EQ(lookup(&c, 1, &v), NESTED_VPID_MISS);
 	CHECK_EQ(v, 1);
 	CHECK_EQ(vpid_alloc(), 0);
@@ -897,7 +1219,7 @@ static void test_set_space_above_limit(void)
 	for (w = 1; w <= FREED; w++)
 		CHECK(unhold(w));
 	for (i = 0; i < FREED - RES + 1; i++)
-		nested_vpid_cache_init(&c[i], 1);
+		nested_vpid_cache_init(&c[i], 1, &vm);
 	for (i = 0; i < FREED - RES; i++) {
 		CHECK_EQ(lookup(&c[i], 1, &v), NESTED_VPID_MISS);
 		CHECK(v >= 1 && v <= FREED);
@@ -934,7 +1256,7 @@ static void test_one_slot_equals_upstream(void)
 	u16 v, vpid02 = 0;
 	bool flush;
 
-	nested_vpid_cache_init(&c, 1);
+	nested_vpid_cache_init(&c, 1, &vm);
 	for (i = 0; i < 10000; i++) {
 		seed = seed * 1103515245 + 12345;
 		vpid12 = 1 + (seed >> 16) % 3;
@@ -962,7 +1284,7 @@ static void test_tag_visit(void)
 	u16 v1, v2, v3, w;
 
 	NEED_TAGS(3);
-	nested_vpid_cache_init(&c, 3);
+	nested_vpid_cache_init(&c, 3, &vm);
 	CHECK_EQ(lookup(&c, 1, &v1), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 2, &v2), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&c, 3, &v3), NESTED_VPID_MISS);
@@ -990,8 +1312,8 @@ static void test_two_caches_share_space(void)
 	struct nested_vpid_cache a = {}, b = {};
 	u16 va, vb;
 
-	nested_vpid_cache_init(&a, NESTED_VPID_MAX_TAGS);
-	nested_vpid_cache_init(&b, NESTED_VPID_MAX_TAGS);
+	nested_vpid_cache_init(&a, NESTED_VPID_MAX_TAGS, &vm);
+	nested_vpid_cache_init(&b, NESTED_VPID_MAX_TAGS, &vm);
 	CHECK_EQ(lookup(&a, 1, &va), NESTED_VPID_MISS);
 	CHECK_EQ(lookup(&b, 1, &vb), NESTED_VPID_MISS);
 	CHECK(va != vb);
@@ -1035,9 +1357,16 @@ static const struct {
 	T(exhausted_evicts),
 	T(reserve),
 	T(reserve_small_space),
-	T(reclaim_invalidate),
+	T(extra_tags_leave_half),
+	T(quota_per_vm),
+	T(reclaim_extra_tag),
+	T(reclaim_at_quota),
+	T(reclaim_only_tag),
 	T(reclaim_invalidate_all),
 	T(no_reclaim_when_not_short),
+	T(invalidate_takes_no_lock),
+	T(reclaim_rechecks_under_lock),
+	T(release_returns_extra),
 	T(set_space_bounds),
 	T(set_space_above_limit),
 	T(one_slot_equals_upstream),
@@ -1061,6 +1390,12 @@ int main(void)
 				tests[i].name, test_warn_count,
 				test_warn_last);
 			test_failed = 1;
+		}
+		if (vm.nr_extra) {
+			fprintf(stderr, "%s: left %u extra tag(s) in vm\n",
+				tests[i].name, vm.nr_extra);
+			test_failed = 1;
+			vm.nr_extra = 0;
 		}
 		if (vpid_get_space() != VMX_NR_VPIDS) {
 			fprintf(stderr, "%s: left the space at %u\n",
