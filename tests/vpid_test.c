@@ -807,6 +807,22 @@ static void test_extra_tags_leave_half(void)
  * together, however much is free; their first tags do not count, and the
  * caches of another VM count against a quota of their own.
  */
+/*
+ * @n caches of the VM vm with three tags each, VPIDs 1..3 mapped: two
+ * extra tags each.
+ */
+static void fill_extra_tags(struct nested_vpid_cache *a, unsigned int n)
+{
+	unsigned int i, j;
+	u16 v;
+
+	for (i = 0; i < n; i++) {
+		nested_vpid_cache_init(&a[i], 3, &vm);
+		for (j = 1; j <= 3; j++)
+			CHECK_EQ(lookup(&a[i], j, &v), NESTED_VPID_MISS);
+	}
+}
+
 static void test_quota_per_vm(void)
 {
 	enum { SPACE = SMALL_SPACE, NR_EXTRA = QUOTA(SPACE) };
@@ -817,12 +833,8 @@ static void test_quota_per_vm(void)
 
 	NEED_TAGS(3);
 	CHECK_EQ(vpid_set_space(SPACE), 0);
-	/* Caches of three tags hold two extra tags each. */
-	for (i = 0; i < NR_EXTRA / 2; i++) {
-		nested_vpid_cache_init(&a[i], 3, &vm);
-		for (j = 1; j <= 3; j++)
-			CHECK_EQ(lookup(&a[i], j, &v), NESTED_VPID_MISS);
-	}
+	fill_extra_tags(a, NR_EXTRA / 2);
+	i = NR_EXTRA / 2;
 	CHECK_EQ(vm.nr_extra, NR_EXTRA);
 	/* One more cache of the VM gets its first tag, and no extra one. */
 	nested_vpid_cache_init(&a[i], 3, &vm);
@@ -903,16 +915,12 @@ static void test_reclaim_at_quota(void)
 {
 	enum { SPACE = SMALL_SPACE, NR_EXTRA = QUOTA(SPACE) };
 	struct nested_vpid_cache a[NR_EXTRA / 2] = {}, d = {};
-	unsigned int i, j;
+	unsigned int i;
 	u16 v;
 
 	NEED_TAGS(3);
 	CHECK_EQ(vpid_set_space(SPACE), 0);
-	for (i = 0; i < NR_EXTRA / 2; i++) {
-		nested_vpid_cache_init(&a[i], 3, &vm);
-		for (j = 1; j <= 3; j++)
-			CHECK_EQ(lookup(&a[i], j, &v), NESTED_VPID_MISS);
-	}
+	fill_extra_tags(a, NR_EXTRA / 2);
 	nested_vpid_cache_init(&d, 1, &vm);
 	CHECK_EQ(lookup(&d, 1, &v), NESTED_VPID_MISS);
 	CHECK_EQ(vm.nr_extra, NR_EXTRA);
