@@ -100,7 +100,7 @@ BENCH_WHERE	= Bochs $(EMULATOR_VERSION) with patches/bochs (tigerlake; emulated 
 
 .PHONY: all deps fetch emulator tree modules selftests harness-check \
 	unit fuzz coverage lint series-edit series-export series-check check check-full check-series \
-	run bench bench-host fuzz-l1 l1-linux deb deb-test \
+	run bench bench-host fuzz-l1 l1-linux l2-linux deb deb-test \
 	install uninstall clean
 
 all: modules selftests
@@ -142,8 +142,8 @@ selftests: modules
 		$(abspath $(KSELFTEST))/$(KSELFTEST_ARCH)/$(MODEL_TEST)
 	@$(foreach n,$(KSELFTEST_NAMES),cp $(KSELFTEST)/$(call kselftest_bin,$(n)) $(SELFTESTS)/$(n) &&) \
 		cp $(KSELFTEST)/$(KSELFTEST_ARCH)/$(MODEL_TEST) vm/harness/* vm/guest/* $(SELFTESTS)/
-	@$(foreach p,vmx_caps tlbstat,$(CC) -Wall -Wextra -O2 -static \
-		-isystem $(TREE)/usr/include -o $(SELFTESTS)/$(p) vm/$(p).c &&) true
+	@$(foreach p,vmx_caps tlbstat l2/ctxsw,$(CC) -Wall -Wextra -O2 -static \
+		-isystem $(TREE)/usr/include -o $(SELFTESTS)/$(notdir $(p)) vm/$(p).c &&) true
 
 # make vm-SUITE: a suite of the registry on the emulated machine (make
 # vm-test: the suite "test").
@@ -251,6 +251,13 @@ run: $(VM_DEPS)
 L1_SUITE	?= l1-linux
 l1-linux: $(VM_DEPS)
 	@$(call with_tables,$(L1_SUITE),/nested_vpid_l1_linux)
+
+# The context-switch experiment: in each mode, Linux KVM as L1 boots L2
+# Linux VMs (1, 2 and 4 at once; L1 with EPT and without) that run
+# vm/l2/ctxsw.c (vm/guest/nested_vpid_l2_linux, vm/l2/init); then
+# $(BUILD)/l2-linux/results.md and ctxsw.csv.
+l2-linux: $(VM_DEPS)
+	@$(call with_tables,l2-linux,/l2_linux)
 
 # The benchmark under every 1-CPU set, then $(BUILD)/bench/results.{csv,md}
 # and flushes.png.

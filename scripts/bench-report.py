@@ -7,11 +7,15 @@ page walks of a round trip on the emulated CPU's TLB model, added to
 the BENCH row of the same set and workload), and the "L1LINUX
 key=value ..." records of make l1-linux (Linux KVM as
 L1 runs K VMs round-robin, N round trips in all, and what L0 counted
-for them: vm/guest/nested_vpid_l1_linux), either from an emulated run's
-results.json (vm-run writes each test's records there, with the set it
-ran in) or from a plain log of a native run (make bench-host). Writes
-results.csv, results.md and flushes.png (gnuplot) into --out and prints
-the tables. Python 3 standard library only.
+for them: vm/guest/nested_vpid_l1_linux), and the "L2LINUX key=value
+..." records of make l2-linux (an L2 Linux under Linux KVM as L1 runs
+the context-switch benchmark, vm/l2/ctxsw.c, in each of K VMs at once:
+one record per VM and run, with what L0 counted for the run of all K),
+either from an emulated run's results.json (vm-run writes each test's
+records there, with the set it ran in) or from a plain log of a native
+run (make bench-host). Writes results.csv (ctxsw.csv for L2LINUX),
+results.md and flushes.png (gnuplot) into --out and prints the tables.
+Python 3 standard library only.
 """
 
 import argparse
@@ -57,13 +61,18 @@ def records(path):
 
 def parse(paths):
     """BENCH and L1LINUX records, in the order they were printed, with
-    the page walks of the TLBWALK record of their set and workload."""
-    rows, walks = [], {}
+    the page walks of the TLBWALK record of their set and workload; and
+    the L2LINUX records, one row per set and run (see ctxsw_row())."""
+    rows, walks, ctx = [], {}, {}
     for path in paths:
         for set_name, rec in records(path):
             kind = rec.pop('kind')
             if kind == 'TLBWALK':
                 walks[(set_name, label(rec))] = rec
+                continue
+            if kind == 'L2LINUX':
+                rec['set'] = set_name
+                ctx.setdefault((set_name, ctxsw_label(rec)), []).append(rec)
                 continue
             if kind not in KINDS:
                 continue
@@ -80,7 +89,46 @@ def parse(paths):
         w = walks.get((rec['set'], label(rec)))
         if w:
             rec['walks_per_rt'] = w['walks_per_rt']
-    return rows
+    return rows, [ctxsw_row(vms) for vms in ctx.values()]
+
+
+def ctxsw_label(rec):
+    return (f'L1 ept={rec["l1_ept"]} K={rec["k"]} N={rec["n"]} '
+            f'S={rec["size_kb"]}')
+
+
+CTXSW_STATS = ('l2_enters', 'l2_flushes', 'misses', 'walks')
+CTXSW_FIELDS = (['set', 'l1_ept', 'k', 'n', 'size_kb', 'rounds', 'switches'] +
+                list(CTXSW_STATS) + [s + '_per_switch' for s in CTXSW_STATS] +
+                ['per_switch_us'])
+
+
+def ctxsw_row(vms):
+    """One run of the K VMs (their records): L0's counts, the same in
+    each, per context switch of all of them (K * N * rounds; the counts
+    include ctxsw's own overhead loop, which switches nothing), and the
+    latency ctxsw measured, the mean over the VMs."""
+    row = dict(vms[0])
+    sw = int(row['k']) * int(row['n']) * int(row['rounds'])
+    row['switches'] = str(sw)
+    for s in CTXSW_STATS:
+        row[s + '_per_switch'] = f'{int(row[s]) / sw:.3g}'
+    us = sum(int(r['per_switch_ns']) for r in vms) / len(vms) / 1000
+    row['per_switch_us'] = f'{us:.2f}'
+    return row
+
+
+CTXSW_TABLES = [
+    ("L1's VM-Enters to L2 (nested_run) per context switch",
+     lambda r: r['l2_enters_per_switch']),
+    ('VM-Enters to L2 after a flush of its translations (nested_l2_flushes) '
+     'per context switch', lambda r: r['l2_flushes_per_switch']),
+    ('tag misses per context switch', lambda r: r['misses_per_switch']),
+    ('page walks of L1 and L2 per context switch, on the emulated TLB model',
+     lambda r: r['walks_per_switch']),
+    ('context-switch latency in L2, us on the emulated clock (not '
+     'comparable to hardware)', lambda r: r['per_switch_us']),
+]
 
 
 def label(rec):
@@ -209,19 +257,27 @@ def main():
                     help="an emulated run's results.json, or plain logs")
     args = ap.parse_args()
 
-    rows = parse(args.logs)
-    if not rows:
+    rows, ctx = parse(args.logs)
+    if not rows and not ctx:
         print('bench-report: no BENCH records in ' + ' '.join(args.logs),
               file=sys.stderr)
         return 1
     os.makedirs(args.out, exist_ok=True)
+    date = datetime.date.today().isoformat()
+    md, text = ctxsw_tables(args, ctx, date) if ctx else ([], [])
+    if not rows:
+        with open(os.path.join(args.out, 'results.md'), 'w') as f:
+            f.write('\n'.join(md))
+        print('\n'.join(text))
+        print(f'bench-report: {os.path.join(args.out, "results.md")}')
+        return 0
     with open(os.path.join(args.out, 'results.csv'), 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction='ignore')
         w.writeheader()
         w.writerows(rows)
 
+    ctx_md, ctx_text = md, text
     labels, sets, cell = pivot(rows)
-    date = datetime.date.today().isoformat()
     rts = sorted({r['roundtrips'] for r in rows})
     head = (f'nested VPID, {date}, {args.where}; '
             f'{"/".join(rts)} round trips per run')
@@ -248,7 +304,8 @@ def main():
     err = chart(png, labels, sets, cell,
                 f'nested VPID: flushes per 1000 round trips ({args.where})')
     md += ['![flushes per 1000 round trips](flushes.png)' if not err
-           else f'(no chart: {err})', '']
+           else f'(no chart: {err})', ''] + ctx_md
+    text += ctx_text
     with open(os.path.join(args.out, 'results.md'), 'w') as f:
         f.write('\n'.join(md))
 
@@ -257,6 +314,35 @@ def main():
         print(f'bench-report: {os.path.join(args.out, name)}')
     print(f'bench-report: {png}' if not err else f'bench-report: {err}')
     return 0
+
+
+def ctxsw_tables(args, ctx, date):
+    """make l2-linux's tables: writes ctxsw.csv, returns the Markdown and
+    text lines."""
+    with open(os.path.join(args.out, 'ctxsw.csv'), 'w', newline='') as f:
+        w = csv.DictWriter(f, fieldnames=CTXSW_FIELDS, extrasaction='ignore')
+        w.writeheader()
+        w.writerows(ctx)
+    labels, sets, cell = [], [], {}
+    for r in ctx:
+        lab = ctxsw_label(r)
+        if lab not in labels:
+            labels.append(lab)
+        if r['set'] not in sets:
+            sets.append(r['set'])
+        cell[(lab, r['set'])] = r
+    md = [f'Measured {date}, {args.where}. An L2 Linux under Linux KVM as '
+          'L1 (L1 ept=N: L1 shadows L2\'s page tables) runs the '
+          'context-switch benchmark (vm/l2/ctxsw.c: N processes in a ring '
+          'of pipes on one CPU, each touching S KiB) in each of K VMs at '
+          'once on L1\'s one CPU; counts are what L0 counted for the run of '
+          'all K, per context switch.', '']
+    text = [f'L2 context switches, {date}, {args.where}', '']
+    for title, fmt in CTXSW_TABLES:
+        md += md_table(title, labels, sets, cell, fmt)
+        text += text_table(title, labels, sets, cell, fmt)
+    print(f'bench-report: {os.path.join(args.out, "ctxsw.csv")}')
+    return md, text
 
 
 if __name__ == '__main__':

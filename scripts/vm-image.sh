@@ -61,20 +61,27 @@ for t in "${tests[@]}"; do
 done
 # A test may be a script (vm/guest/*) that runs a test binary with
 # arguments, or an awk program beside it: copy the files it names as
-# /tests/NAME too.
-for t in "${tests[@]}"; do
+# /tests/NAME too, and those that they name.
+while [ ${#tests[@]} -gt 0 ]; do
+	t=${tests[0]}
+	tests=("${tests[@]:1}")
 	[ "$(head -c 2 "$testdir/$t")" = '#!' ] || continue
 	while read -r dep; do
 		dep=${dep#/tests/}
+		[ -f "$root/tests/$dep" ] && continue
 		[ -f "$testdir/$dep" ] || die "test $t uses $dep, which is not in $testdir"
 		cp "$testdir/$dep" "$root/tests/$dep"
+		tests+=("$dep")
 	done < <(grep -o '/tests/[A-Za-z0-9_.-]*' "$testdir/$t" | sort -u)
 done
 
 # A test that boots an L1 Linux with QEMU (vm/guest/nested_vpid_l1_linux)
-# needs QEMU and L1's kernel and initramfs in /l1.
+# needs QEMU and L1's kernel and initramfs in /l1; one whose L1 boots an
+# L2 Linux (vm/guest/nested_vpid_l2_linux), L1's initramfs with L2's.
 if grep -qs '^/usr/bin/qemu-system' "$root"/tests/*; then
-	scripts/l1-image.sh "$cache" "$tree" "$testdir" "$root"
+	l2=
+	grep -qs '/l1/initrd-l2' "$root"/tests/* && l2=l2
+	scripts/l1-image.sh "$cache" "$tree" "$testdir" "$root" $l2
 fi
 
 cd_root=$work/cd
