@@ -99,7 +99,8 @@ BENCH_WHERE	= Bochs $(EMULATOR_VERSION) with patches/bochs (tigerlake; emulated 
 		  with the patched kvm modules
 
 .PHONY: all deps fetch emulator tree modules selftests harness-check \
-	unit fuzz coverage lint series-edit series-export series-check check check-full check-series \
+	unit fuzz coverage lint series-edit series-export series-sync \
+	series-check check check-full check-series \
 	run bench bench-host fuzz-l1 l1-linux l2-linux deb deb-test \
 	install uninstall clean
 
@@ -172,6 +173,7 @@ TESTS_ARGS	= TREE=$(abspath $(TREE)) BUILD=$(abspath $(BUILD)/tests)
 unit: tree
 	@PYTHONPATH=scripts python3 -m unittest discover -s tests/vmrun
 	@python3 -m unittest discover -s tests/trace
+	@python3 -m unittest discover -s tests/series_sync
 	@$(MAKE) -s -C tests unit $(TESTS_ARGS)
 fuzz: tree
 	@$(MAKE) -s -C tests fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) $(TESTS_ARGS)
@@ -187,6 +189,14 @@ series-edit: fetch
 	@scripts/series-edit.sh $(CACHE) $(BUILD)/series-edit init
 series-export:
 	@scripts/series-edit.sh $(CACHE) $(BUILD)/series-edit export
+
+# The series are one change: 7.3's, and its backport to 6.12, differ only
+# as patches/series-sync.txt records (scripts/series-sync.py); after a
+# deliberate change to one of them, UPDATE=1 records what differs now.
+SYNC_RECORD	:= patches/series-sync.txt
+series-sync:
+	@scripts/series-sync.py $(if $(UPDATE),--update) $(SYNC_RECORD) \
+		$(SERIES_CANONICAL) $(SERIES_BACKPORT)
 
 # Every prefix of the kernel's series applies and builds kvm on its own.
 series-check: fetch

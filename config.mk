@@ -22,14 +22,18 @@
 #   _CHECK        what make check runs for it after its build: make
 #                 targets (scripts/check.py's stage kinds: vm-test,
 #                 stock, l1-linux, harness-check, run, unit, fuzz,
-#                 coverage, lint, deb-test), as much as fits into CI's
-#                 90 minutes
+#                 coverage, lint, deb-test, series-sync), as much as
+#                 fits into CI's 90 minutes
 #   _CHECK_FULL   what make check-full runs for it besides (series-check)
 #
 # Adding a kernel: a block below, its name in KERNELS, and its series in
 # patches/BASE/ (Documentation/kernels.md).
 KERNELS = 6.12-deb12 7.3-deb13 6.12-deb13
 DEFAULT_KERNEL = 6.12-deb12
+# The canonical series, and its backport (make series-sync: the two differ
+# only as patches/series-sync.txt records).
+SERIES_CANONICAL = patches/7.3
+SERIES_BACKPORT = patches/6.12
 DEBIAN_MIRROR = http://deb.debian.org/debian
 DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 
@@ -42,7 +46,7 @@ DEBIAN_SECURITY_MIRROR = http://deb.debian.org/debian-security
 6.12-deb12_SERIES = patches/6.12
 6.12-deb12_CMDLINE =
 6.12-deb12_BUILD_IN = host
-6.12-deb12_CHECK = vm-test stock l1-linux harness-check unit fuzz coverage lint deb-test
+6.12-deb12_CHECK = vm-test stock l1-linux harness-check unit fuzz coverage lint deb-test series-sync
 6.12-deb12_CHECK_FULL = series-check
 
 # Debian 13 (trixie): 6.12 built with gcc-14 against trixie's glibc.

@@ -106,7 +106,7 @@ EMULATOR_KINDS = {
 # deb-test first: the two run one after the other (build/deb), about 9
 # minutes each, the longest chain of builds.
 BUILD_KINDS = ['deb-test', 'unit', 'fuzz', 'coverage', 'lint',
-               'series-check']
+               'series-sync', 'series-check']
 
 
 def stages(kernels, full):
