@@ -184,7 +184,9 @@ coverage: tree
 lint: modules
 	@scripts/lint.sh $(CACHE) $(TREE)
 
-# Edit the series as git commits in $(BUILD)/series-edit, then export it.
+# Edit the series as git commits in $(BUILD)/series-edit, then export it;
+# with AUTHOR='Name <mail>', also a copy from that person for posting in
+# $(BUILD)/posting (scripts/series-edit.sh).
 series-edit: fetch
 	@scripts/series-edit.sh $(CACHE) $(BUILD)/series-edit init
 series-export:

@@ -8,6 +8,12 @@
 #   series-edit.sh CACHE DIR export  the series' patches and list anew from
 #                                    DIR's commits after "base", with the
 #                                    cover letter's text kept
+#
+# The series is kept under a placeholder identity.  With AUTHOR='Name
+# <mail>' in the environment, export also writes a copy for posting to
+# DIR/../posting/, with every From: and Signed-off-by: of that identity
+# made AUTHOR's: the Developer's Certificate of Origin is a real
+# person's statement (Documentation/process/submitting-patches.rst).
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -70,6 +76,24 @@ export)
 	(cd "$sdir" && printf '%s\n' ./*.patch | sed -e 's|^\./||' \
 		-e '/^0000-cover-letter\.patch$/d') > "$sdir/series"
 	echo "series-edit: $(wc -l < "$sdir/series") patches in $sdir/"
+	[ -n "${AUTHOR:-}" ] || exit 0
+	placeholder=$(git -C "$dir" log -1 --format='%an <%ae>' base..HEAD)
+	[[ $AUTHOR =~ ^[^\<\>@]+\ \<[^\<\>@\ ]+@[^\<\>@\ ]+\>$ ]] ||
+		die "AUTHOR='$AUTHOR': want 'Name <mail@domain>'"
+	[ "$AUTHOR" != "$placeholder" ] ||
+		die "AUTHOR is the placeholder identity; give a real person's"
+	post=$(dirname "$dir")/posting
+	rm -rf "$post"
+	mkdir -p "$post"
+	for f in "$sdir"/*.patch; do
+		awk -v old="$placeholder" -v new="$AUTHOR" '
+			$0 == "From: " old { $0 = "From: " new }
+			$0 == "Signed-off-by: " old { $0 = "Signed-off-by: " new }
+			{ print }' "$f" > "$post/${f##*/}"
+	done
+	n=$(grep -c "^Signed-off-by: $AUTHOR\$" "$post"/*.patch | grep -c ':1$')
+	echo "series-edit: $post/: the patches for posting, from $AUTHOR" \
+	     "($n signed off)"
 	;;
 *)
 	die "unknown command $cmd (init or export)"
