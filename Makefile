@@ -286,11 +286,12 @@ install:
 uninstall:
 	@scripts/install.sh uninstall build
 
-# The benchmark natively, on a host where 'make install' put the modules.
+# The benchmark, and the context-switch experiment of make l2-linux,
+# natively, on a host where 'make install' put the modules.
 bench-host: tree
 	@$(MAKE) -s selftests
 	@scripts/bench-host.sh build $(SELFTESTS)/$(BENCH_NAME) $(BUILD)/bench-host \
-		$(VM_REGISTRY)
+		$(VM_REGISTRY) $(CACHE) $(TREE) $(SELFTESTS)
 
 clean:
 	rm -rf build

@@ -1,9 +1,16 @@
 #!/bin/bash
 # Run nested_vpid_bench natively, on a real Intel host where 'make
-# install' put our modules, and tabulate it like 'make bench'.
+# install' put our modules, and tabulate it like 'make bench'; then the
+# context-switch experiment of 'make l2-linux': QEMU boots the same L1
+# image as under the emulator (scripts/l1-image.sh), whose KVM boots an
+# L2 Linux that runs vm/l2/ctxsw.c for each N:S of L2_RUNS (the original
+# measurement's 8:16 and 8:64, and 2:0 ... by default), the table giving
+# the latency per context switch, in µs, by mode.
 #
-# usage: bench-host.sh BUILD BENCH OUTDIR REGISTRY [BENCH ARGUMENTS...]
-# (BUILD: the directory of the kernels built, to name them when refusing)
+# usage: bench-host.sh BUILD BENCH OUTDIR REGISTRY CACHE TREE TESTDIR
+#                      [BENCH ARGUMENTS...]
+# (BUILD: the directory of the kernels built, to name them when refusing;
+# CACHE, TREE, TESTDIR: the kernel's, for L1's image)
 #
 # By default it runs once, in the mode kvm_intel is loaded with now. With
 # BENCH_RELOAD=1 (root, no VM running) it reloads kvm_intel with every
@@ -14,9 +21,10 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
-build=$1 bench=$2 out=$3 registry=$4
-shift 4
+build=$1 bench=$2 out=$3 registry=$4 cache=$5 tree=$6 testdir=$7
+shift 7
 args=("$@")
+L2_RUNS=${L2_RUNS:-2:0,8:0,2:16,8:16,2:64,8:64}
 die() { echo "bench-host: error: $*" >&2; exit 1; }
 
 [ -x "$bench" ] || die "$bench is not built; run 'make selftests'"
@@ -33,6 +41,17 @@ built=$(built_kernels "$build" | cut -d' ' -f2 | paste -sd, | sed 's/,/, /g')
 mkdir -p "$out"
 log=$out/bench.log
 : > "$log"
+
+# L1's image: its kernel and initramfs (with QEMU and L2's) in $out/l1,
+# from a root that has busybox, as the emulated machine's.
+root=$out/root
+rm -rf "$root"
+mkdir -p "$root/bin" "$out/pkgs"
+dpkg-deb -x "$(compgen -G "$cache/busybox-static_*.deb")" "$out/pkgs" ||
+	die "no busybox-static in $cache"
+cp "$(compgen -G "$out/pkgs/bin/busybox" || compgen -G "$out/pkgs/usr/bin/busybox")" \
+	"$root/bin/busybox"
+"$(dirname "$0")/l1-image.sh" "$cache" "$tree" "$testdir" "$root" l2
 where="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), kernel $(uname -r), native"
 
 run_one() { # set name
@@ -41,6 +60,16 @@ run_one() { # set name
 	"$bench" "${args[@]}" 2>&1 | sed -u 's/^/#   /' | tee -a "$log" |
 		sed -u -n 's/^#   \(BENCH .*\)/  \1/p' ||
 		echo "bench-host: nested_vpid_bench failed in set $1; see $log"
+	# L1 with EPT only: the sets without EPT for L1 would give it
+	# none either.
+	[ "$(cat /sys/module/kvm_intel/parameters/ept)" = Y ] || return 0
+	echo "bench-host: L2 Linux context switches in set $1"
+	echo "# RUN $1/l2_linux" >> "$log"
+	L1=$root/l1 TLBSTAT=none L1LINUX=vm/guest/nested_vpid_l1_linux \
+		vm/guest/nested_vpid_l2_linux "l2_runs=$L2_RUNS" 2>&1 |
+		sed -u -e "s/^L2LINUX /L2LINUX mode=$1 /" -e 's/^/#   /' |
+		tee -a "$log" | sed -u -n 's/^#   \(L2LINUX .*\)/  \1/p' ||
+		echo "bench-host: the L2 Linux failed in set $1; see $log"
 }
 
 if [ "${BENCH_RELOAD:-}" = 1 ]; then

@@ -111,8 +111,9 @@ def ctxsw_row(vms):
     row = dict(vms[0])
     sw = int(row['k']) * int(row['n']) * int(row['rounds'])
     row['switches'] = str(sw)
-    for s in CTXSW_STATS:
-        row[s + '_per_switch'] = f'{int(row[s]) / sw:.3g}'
+    for s in CTXSW_STATS:     # walks: '-' on a real CPU
+        row[s + '_per_switch'] = (f'{int(row[s]) / sw:.3g}'
+                                  if row[s].isdigit() else '-')
     us = sum(int(r['per_switch_ns']) for r in vms) / len(vms) / 1000
     row['per_switch_us'] = f'{us:.2f}'
     return row

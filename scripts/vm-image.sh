@@ -80,7 +80,7 @@ done
 # L2 Linux (vm/guest/nested_vpid_l2_linux), L1's initramfs with L2's.
 if grep -qs '^/usr/bin/qemu-system' "$root"/tests/*; then
 	l2=
-	grep -qs '/l1/initrd-l2' "$root"/tests/* && l2=l2
+	grep -qs 'initrd-l2' "$root"/tests/* && l2=l2
 	scripts/l1-image.sh "$cache" "$tree" "$testdir" "$root" $l2
 fi
 
