@@ -265,7 +265,7 @@ l1-linux: $(VM_DEPS)
 	@$(call with_tables,$(L1_SUITE),/nested_vpid_l1_linux)
 
 # The context-switch experiment: in each mode, Linux KVM as L1 boots L2
-# Linux VMs (1, 2 and 4 at once; L1 with EPT and without) that run
+# Linux VMs (1 and 2 at once; L1 with EPT and without) that run
 # vm/l2/ctxsw.c (vm/guest/nested_vpid_l2_linux, vm/l2/init); then
 # $(BUILD)/l2-linux/results.md and ctxsw.csv.
 l2-linux: $(VM_DEPS)
