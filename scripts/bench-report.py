@@ -145,11 +145,11 @@ def label(rec):
     return w
 
 
-def pivot(rows):
+def pivot(rows, label_of=label):
     """Row labels, set names and {(label, set): record}, first seen first."""
     labels, sets, cell = [], [], {}
     for r in rows:
-        lab = label(r)
+        lab = label_of(r)
         if lab not in labels:
             labels.append(lab)
         if r['set'] not in sets:
@@ -324,14 +324,7 @@ def ctxsw_tables(args, ctx, date):
         w = csv.DictWriter(f, fieldnames=CTXSW_FIELDS, extrasaction='ignore')
         w.writeheader()
         w.writerows(ctx)
-    labels, sets, cell = [], [], {}
-    for r in ctx:
-        lab = ctxsw_label(r)
-        if lab not in labels:
-            labels.append(lab)
-        if r['set'] not in sets:
-            sets.append(r['set'])
-        cell[(lab, r['set'])] = r
+    labels, sets, cell = pivot(ctx, ctxsw_label)
     md = [f'Measured {date}, {args.where}. An L2 Linux under Linux KVM as '
           'L1 (L1 ept=N: L1 shadows L2\'s page tables) runs the '
           'context-switch benchmark (vm/l2/ctxsw.c: N processes in a ring '
