@@ -4,6 +4,7 @@
 #  - scripts/checkpatch.pl --strict on the patches of the kernel's series, and
 #    on each file the series adds (vpid.c, vpid.h, the selftests) as a
 #    whole, in the patched tree;
+#  - struct kvm_mmu (root_mmu's included) as big as in Debian's kvm.ko;
 #  - sparse and W=1 on vpid.c: no warning at all;
 #  - sparse on the files the patches change: no warning on a line that a
 #    patch added (upstream's own warnings in those files are counted and
@@ -79,7 +80,35 @@ done
 echo "lint: checkpatch --strict: ${#patches[@]} patches," \
      "$(echo "$owned" | wc -w) files"
 
-# 2. sparse and W=1 on vpid.c: nothing at all. Not -s: kbuild's CHECK
+# 2. Only guest_mmu may keep more previous roots than upstream: struct
+# kvm_mmu, root_mmu's included, is as big as in Debian's kvm.ko. pahole
+# reads ours from the DWARF of the kvm.ko built here, Debian's from the
+# BTF of its kvm.ko, whose base is the BTF of its vmlinux.
+image=$cache/../image
+btf=$(mktemp -d)
+kvm_mmu_size() { # pahole's arguments
+	pahole "$@" -C kvm_mmu 2>/dev/null |
+		sed -n 's|.*/\* size: \([0-9]*\),.*|\1|p'
+}
+if stock=$(image_modules "$image" "$KERNEL_RELEASE") &&
+   vmlinuz=$(image_file "$image" "$KERNEL_RELEASE" vmlinuz) &&
+   xz -dc "$stock/kernel/arch/x86/kvm/kvm.ko.xz" > "$btf/kvm.ko" &&
+   "$tree/scripts/extract-vmlinux" "$vmlinuz" > "$btf/vmlinux" 2>/dev/null; then
+	theirs=$(kvm_mmu_size --btf_base "$btf/vmlinux" "$btf/kvm.ko")
+	ours=$(kvm_mmu_size "$tree/arch/x86/kvm/kvm.ko")
+	if [ -z "$theirs" ] || [ -z "$ours" ]; then
+		bad "pahole found no struct kvm_mmu (Debian's: '$theirs', ours: '$ours')"
+	elif [ "$ours" != "$theirs" ]; then
+		bad "struct kvm_mmu is $ours bytes, $theirs in Debian's kvm.ko"
+	else
+		echo "lint: struct kvm_mmu: $ours bytes, as in Debian's kvm.ko"
+	fi
+else
+	bad "cannot read Debian's kvm.ko and vmlinux from $image"
+fi
+rm -rf "$btf"
+
+# 3. sparse and W=1 on vpid.c: nothing at all. Not -s: kbuild's CHECK
 # line shows that sparse ran; a kernel's scripts/checker-valid.sh turns
 # C=2 into nothing when the sparse at hand is too old for it.
 rm -f "$tree/arch/x86/kvm/vmx/vpid.o"
@@ -99,7 +128,7 @@ else
 	echo "lint: sparse and W=1 on vpid.c: no warning"
 fi
 
-# 3. sparse on the upstream files the patches touch (not those they
+# 4. sparse on the upstream files the patches touch (not those they
 # create), judged by the lines the patches added.
 pristine=$(mktemp -d)
 trap 'rm -rf "$pristine"' EXIT
