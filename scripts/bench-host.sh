@@ -56,20 +56,12 @@ where="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), kernel $(uname -
 
 run_one() { # set name
 	echo "bench-host: running set $1"
-	echo "# RUN $1/nested_vpid_bench" >> "$log"
-	"$bench" "${args[@]}" 2>&1 | sed -u 's/^/#   /' | tee -a "$log" |
-		sed -u -n 's/^#   \(BENCH .*\)/  \1/p' ||
-		echo "bench-host: nested_vpid_bench failed in set $1; see $log"
-	# L1 with EPT only: the sets without EPT for L1 would give it
-	# none either.
-	[ "$(cat /sys/module/kvm_intel/parameters/ept)" = Y ] || return 0
-	echo "bench-host: L2 Linux context switches in set $1"
-	echo "# RUN $1/l2_linux" >> "$log"
-	L1=$root/l1 TLBSTAT=none L1LINUX=vm/guest/nested_vpid_l1_linux \
-		vm/guest/nested_vpid_l2_linux "l2_runs=$L2_RUNS" 2>&1 |
-		sed -u -e "s/^L2LINUX /L2LINUX mode=$1 /" -e 's/^/#   /' |
-		tee -a "$log" | sed -u -n 's/^#   \(L2LINUX .*\)/  \1/p' ||
-		echo "bench-host: the L2 Linux failed in set $1; see $log"
+	echo "# RUN $1/nested_vpid_bench_host" >> "$log"
+	MODE=$1 L1=$root/l1 TLBSTAT=none L1LINUX=vm/guest/nested_vpid_l1_linux \
+		L2LINUX=vm/guest/nested_vpid_l2_linux vm/guest/nested_vpid_bench_host "$L2_RUNS" "$bench" "${args[@]}" 2>&1 |
+		sed -u 's/^/#   /' | tee -a "$log" |
+		sed -u -n 's/^#   \(\(BENCH\|L2LINUX\) .*\)/  \1/p' ||
+		echo "bench-host: set $1 failed; see $log"
 }
 
 if [ "${BENCH_RELOAD:-}" = 1 ]; then
