@@ -58,7 +58,8 @@ run_one() { # set name
 	echo "bench-host: running set $1"
 	echo "# RUN $1/nested_vpid_bench_host" >> "$log"
 	MODE=$1 L1=$root/l1 TLBSTAT=none L1LINUX=vm/guest/nested_vpid_l1_linux \
-		L2LINUX=vm/guest/nested_vpid_l2_linux vm/guest/nested_vpid_bench_host "$L2_RUNS" "$bench" "${args[@]}" 2>&1 |
+		L2LINUX=vm/guest/nested_vpid_l2_linux \
+		vm/guest/nested_vpid_bench_host "$L2_RUNS" "$bench" "${args[@]}" 2>&1 |
 		sed -u 's/^/#   /' | tee -a "$log" |
 		sed -u -n 's/^#   \(\(BENCH\|L2LINUX\) .*\)/  \1/p' ||
 		echo "bench-host: set $1 failed; see $log"
