@@ -20,7 +20,7 @@ class Boot:
         iso = os.path.join(out, f'test.{lane}.iso')
         write_plan(todo, plan)
         subprocess.run(args.image + [plan, iso], check=True)
-        self.cpus = todo[0].cpus
+        self.cpus, self.megs = todo[0].machine
         rcfile = self._bochsrc(args.bochsrc, iso, os.path.join(out,
                                                                f'bochsrc.{n}'))
         open(self.serial, 'w').close()
@@ -38,7 +38,8 @@ class Boot:
         with open(path, 'w') as f:
             f.write(rc.replace('@ISO@', iso).replace('@SERIAL@', self.serial)
                     .replace('@LOG@', self.bochslog)
-                    .replace('@CPUS@', str(self.cpus)))
+                    .replace('@CPUS@', str(self.cpus))
+                    .replace('@MEGS@', str(self.megs)))
         return path
 
     def lines(self):

@@ -7,12 +7,15 @@ from .registry import expand
 class Test:
     """One test in one parameter set, and the machine it runs on."""
 
-    def __init__(self, set_name, params, test, limit, cpus, command=None):
+    def __init__(self, set_name, params, test, limit, cpus, command=None,
+                 megs=1024):
         self.set = set_name
         self.params = params
         self.test = test
         self.limit = limit
         self.cpus = cpus
+        self.megs = megs
+        self.machine = (cpus, megs)
         self.command = command or test
         self.name = f'{set_name}/{test}'
 
@@ -21,7 +24,7 @@ def make_plan(registry, suite, kernel):
     """The suite's tests in run order; ${VAR} in a test's run and limit
     from the environment."""
     return [Test(s.name, s.params, t.name, int(expand(t.limit)), s.cpus,
-                 expand(t.run))
+                 expand(t.run), t.megs)
             for s, t in registry.plan(suite, kernel)]
 
 

@@ -78,6 +78,7 @@ class TestEntry:
         self.run = one.get('run', name)
         self.limit = one.get('limit', '300')
         self.cpus = int(one.get('cpus', 1))
+        self.megs = int(one.get('megs', 1024))
         self.kernels = one.get('kernels', '').split()
         self.names = {k[len('name.'):]: v for k, v in fields
                       if k.startswith('name.')}

@@ -47,6 +47,7 @@ class BootRun:
         self.done = set()       # tests with a verdict from this boot
         self.ended = False
         self.info = {'boot': n, 'lane': lane, 'cpus': todo[0].cpus,
+                     'megs': todo[0].megs,
                      'sets': sorted({t.set for t in todo}),
                      'init_seconds': None, 'seconds': None}
         self.boot = Boot(args, n, lane, todo)
@@ -233,7 +234,7 @@ def boot_lane(args, lane, todo, results, deadline, numbers):
             results.errors.append(f'wall-clock limit of {args.wall} s reached')
             break
         # One machine per boot: the tests left that run on the first's.
-        batch = [t for t in todo if t.cpus == todo[0].cpus]
+        batch = [t for t in todo if t.machine == todo[0].machine]
         boot = BootRun(args, next(numbers), lane, batch, results)
         boot.run(deadline)
         if not boot.done and not results.errors:

@@ -10,6 +10,7 @@ fire as they did in the real boot, in no time.
 Run by make unit:  PYTHONPATH=scripts python3 -m unittest discover tests/vmrun
 """
 
+import itertools
 import json
 import os
 import subprocess
@@ -382,6 +383,7 @@ skip = ept=N
 suites = all two
 run = w b -n ${REGISTRY_TEST_N}
 limit = ${REGISTRY_TEST_N}
+megs = 2048
 name.k2 = b2
 [c]
 suites = all
@@ -403,13 +405,13 @@ kernels = k1
     def test_plan(self):
         with mock.patch.dict(os.environ, {'REGISTRY_TEST_N': '7'}):
             plan = make_plan(self.reg, 'all', 'k1')
-            self.assertEqual([(t.name, t.cpus, t.limit, t.command)
+            self.assertEqual([(t.name, t.machine, t.limit, t.command)
                               for t in plan],
-                             [('novpid/a', 1, 300, 'a'),
-                              ('novpid/b+w', 1, 7, 'w b -n 7'),
-                              ('tags1-ept0/a', 1, 300, 'a'),
-                              ('tags1-ept0/b+w', 1, 7, 'w b -n 7'),
-                              ('smp/c', 2, 300, 'c')])
+                             [('novpid/a', (1, 1024), 300, 'a'),
+                              ('novpid/b+w', (1, 2048), 7, 'w b -n 7'),
+                              ('tags1-ept0/a', (1, 1024), 300, 'a'),
+                              ('tags1-ept0/b+w', (1, 2048), 7, 'w b -n 7'),
+                              ('smp/c', (2, 1024), 300, 'c')])
             self.assertEqual([t.name for t in make_plan(self.reg, 'all',
                                                         'k2')][-1],
                              'tags1-ept0/b+w')
@@ -456,6 +458,29 @@ class Lanes(unittest.TestCase):
                          [['a', 'c', 'e', 's'], ['b', 'd', 'f', 't']])
         self.assertEqual(sorted(t.name for lane in lanes for t in lane),
                          sorted(t.name for t in self.plan()))
+
+    def test_one_boot_per_machine(self):
+        """A lane boots the machine of its first test left for every
+        test left that needs that machine (CPUs and memory), in order."""
+        todo = [Test('a', '', 'x', 60, 1), Test('a', '', 'big', 60, 1,
+                                                  megs=2048),
+                Test('b', '', 'x', 60, 1), Test('b', '', 'big', 60, 1,
+                                                  megs=2048)]
+        boots = []
+
+        class Boot:
+            def __init__(self, args, n, lane, batch, results):
+                boots.append([t.name for t in batch])
+                self.done = {t.name for t in batch}
+
+            def run(self, deadline):
+                pass
+
+        results = types.SimpleNamespace(errors=[], record=None)
+        with mock.patch.object(runner, 'BootRun', Boot):
+            runner.boot_lane(None, 1, todo, results, float('inf'),
+                             itertools.count(1))
+        self.assertEqual(boots, [['a/x', 'b/x'], ['a/big', 'b/big']])
 
     def test_one_lane_is_the_plan(self):
         names = [[t.name for t in lane] for lane in runner.lanes(
