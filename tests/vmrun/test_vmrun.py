@@ -462,10 +462,10 @@ class Lanes(unittest.TestCase):
     def test_one_boot_per_machine(self):
         """A lane boots the machine of its first test left for every
         test left that needs that machine (CPUs and memory), in order."""
-        todo = [Test('a', '', 'x', 60, 1), Test('a', '', 'big', 60, 1,
-                                                  megs=2048),
-                Test('b', '', 'x', 60, 1), Test('b', '', 'big', 60, 1,
-                                                  megs=2048)]
+        todo = [Test('a', '', 'x', 60, 1),
+                Test('a', '', 'big', 60, 1, megs=2048),
+                Test('b', '', 'x', 60, 1),
+                Test('b', '', 'big', 60, 1, megs=2048)]
         boots = []
 
         class Boot:
