@@ -15,9 +15,13 @@ class Test:
         self.limit = limit
         self.cpus = cpus
         self.megs = megs
-        self.machine = (cpus, megs)
         self.command = command or test
         self.name = f'{set_name}/{test}'
+
+    @property
+    def machine(self):
+        """What a boot must match to run it: CPUs and memory."""
+        return (self.cpus, self.megs)
 
 
 def make_plan(registry, suite, kernel):
